@@ -41,6 +41,13 @@ class Settings:
     max_document_bytes: int = 2_000_000
     bulk_size: int = 500
     startup_timeout_s: float = 120.0
+    # Operator-edited data files; empty means the packaged default.
+    sources_file: str = ""
+    watchlist_file: str = ""
+    knowledge_base_file: str = ""
+    # Feeds: fetching pages from private/loopback/link-local addresses is refused unless allowed.
+    allow_private_addresses: bool = False
+    user_agent: str = "newsbeam/0.1 (+https://pypi.org/project/newsbeam/; news ingestion)"
 
     @property
     def articles_alias(self) -> str:
@@ -81,6 +88,15 @@ def _coerce(name: str, value: Any) -> Any:
     kind = _FIELDS[name].type
     if value is None:
         return None
+    if "bool" in str(kind):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={value!r} is not true or false.")
     if "int" in str(kind):
         try:
             number = int(value)

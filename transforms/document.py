@@ -137,8 +137,8 @@ class DeadLetter:
         return cls(**json.loads(raw))
 
 
-class Rejected(Exception):
-    """Raised by a pure transform for poison input; becomes a ``DeadLetter``."""
+class PoisonInputError(Exception):
+    """Raised by a pure transform for input it can never process; becomes a ``DeadLetter``."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

@@ -1,0 +1,77 @@
+"""The ingest commands: ``process`` (offline), ``publish``, ``run`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipelines.settings import Settings
+
+
+def _process(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.offline import process_paths
+
+    return process_paths(args.paths, settings, out=sys.stdout, err=sys.stderr)
+
+
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.jobs import publish_files
+
+    return publish_files(args.paths, settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.jobs import run_pipeline
+
+    return run_pipeline(settings, until_idle=args.until_idle, idle_seconds=args.idle_seconds)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.jobs import demo
+
+    return demo(settings, args.paths)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    process = commands.add_parser(
+        "process",
+        help="run the transforms offline and print one JSON document per line",
+        description="Run the transforms on files or folders with no services; print one JSON "
+        "object per accepted document on stdout and one line per rejected input on stderr. "
+        "Exits 1 when any input was rejected.",
+    )
+    process.add_argument("paths", nargs="+", help="files or folders of articles")
+    process.set_defaults(handler=_process)
+
+    publish = commands.add_parser(
+        "publish",
+        help="publish article files to the raw Kafka topic",
+        description="Read files or folders of articles and publish them to the raw topic, "
+        "keyed by document id; rejected files go to the dead-letter topic with a reason.",
+    )
+    publish.add_argument("paths", nargs="+", help="files or folders of articles")
+    publish.set_defaults(handler=_publish)
+
+    run = commands.add_parser(
+        "run",
+        help="run the Beam pipeline: Kafka -> transforms -> Elasticsearch",
+        description="Read the raw topic, enrich every document and index it. Streams until "
+        "stopped unless --until-idle is given.",
+    )
+    run.add_argument("--until-idle", action="store_true", help="stop once the topic is drained")
+    run.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=5.0,
+        help="with --until-idle: how long the topic must stay quiet before stopping (default 5)",
+    )
+    run.set_defaults(handler=_run)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the main job: stack up, publish the seeds, run until idle, show results",
+        description="Start the local stack, publish the seed articles, run the pipeline until "
+        "idle, then print a table of what was indexed and the answer of one search.",
+    )
+    demo.add_argument("paths", nargs="*", default=["seeds"], help="articles (default: seeds/)")
+    demo.set_defaults(handler=_demo)
