@@ -1,0 +1,122 @@
+"""Main text and metadata of an HTML page, with trafilatura.
+
+Pure: ``extract_html(doc)`` returns a new document with ``text`` (paragraphs
+separated by blank lines), title, authors, published date, site name, canonical
+URL and the page's declared language in ``hints["html_lang"]``. Pages with no
+extractable text are poison input; the boilerplate, language and entity stages
+run after this one.
+
+Extraction favours precision (menus, cookie banners, related links and comment
+sections out) because later stages trust ``text`` to be the article; a source can
+ask for recall instead with the hint ``extract_favor: recall`` when its article
+paragraphs get cut, and can prune page parts with ``extract_prune_xpath``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from trafilatura import bare_extraction
+from trafilatura.utils import load_html
+
+from transforms.document import CONTENT_HTML, Document, PoisonInputError
+
+# Above this many characters a page is not an article; the fetcher caps bytes too.
+MAX_HTML_CHARS = 5_000_000
+# trafilatura gives up on trees with more elements than this (HTML bombs, endless lists).
+MAX_TREE_SIZE = 200_000
+STAGE = "extract"
+
+_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+# trafilatura already splits bylines ("A and B", "A und B") and joins names with "; ".
+_SPLIT_AUTHORS = re.compile(r"\s*;\s*")
+
+
+def _declared_language(tree: Any) -> str | None:
+    """The page's own claim: <html lang>, Content-Language meta, or og:locale."""
+    candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    for meta in tree.iterfind(".//meta"):
+        key = (meta.get("http-equiv") or meta.get("property") or meta.get("name") or "").lower()
+        if key in ("content-language", "og:locale", "language", "dc.language"):
+            candidates.append(meta.get("content"))
+    for value in candidates:
+        if isinstance(value, str) and _LANG_RE.match(value.strip()):
+            return str(value.strip().replace("_", "-").split("-")[0].lower())
+    return None
+
+
+def _paragraphs(text: str) -> str:
+    """trafilatura puts one block per line; later stages expect blank lines between them."""
+    blocks = (" ".join(line.split()) for line in text.splitlines())
+    return "\n\n".join(block for block in blocks if block)
+
+
+def _authors(value: str | None) -> list[str]:
+    if not value:
+        return []
+    names = (name.strip(" ,") for name in _SPLIT_AUTHORS.split(value))
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def extract_html(doc: Document) -> Document:
+    """Extract the article text and metadata of an HTML document; other documents pass through."""
+    if doc.content_type != CONTENT_HTML:
+        return doc
+    if len(doc.content) > MAX_HTML_CHARS:
+        raise PoisonInputError(
+            "too_large",
+            f"the page has {len(doc.content)} characters, over the {MAX_HTML_CHARS} cap "
+            "for one article; it is not an article page.",
+        )
+    if not doc.content.strip():
+        raise PoisonInputError("empty", "the page is empty.")
+    # load_html returns None for markup lxml cannot make a tree of.
+    tree = load_html(doc.content)
+    if tree is None:
+        raise PoisonInputError("unparseable", "the page is not parseable HTML.")
+    html_lang = _declared_language(tree)
+
+    favor = doc.hints.get("extract_favor", "precision")
+    prune = doc.hints.get("extract_prune_xpath") or None
+    result = bare_extraction(
+        tree,
+        url=doc.url or doc.origin,
+        favor_precision=favor != "recall",
+        favor_recall=favor == "recall",
+        include_comments=False,
+        include_tables=True,
+        with_metadata=True,
+        deduplicate=False,
+        max_tree_size=MAX_TREE_SIZE,
+        prune_xpath=prune,
+        as_dict=True,
+    )
+    found: dict[str, Any] = result if isinstance(result, dict) else {}
+
+    def meta(key: str) -> str | None:
+        value = found.get(key)
+        return (str(value).strip() or None) if value else None
+
+    text = _paragraphs(meta("text") or "")
+    if not text:
+        raise PoisonInputError(
+            "no_text",
+            "no article text could be extracted from the page (empty, all navigation, "
+            "or too deeply nested); check the URL is an article page.",
+        )
+
+    hints = dict(doc.hints)
+    if html_lang:
+        hints["html_lang"] = html_lang
+    return dataclasses.replace(
+        doc,
+        text=text,
+        title=doc.title or meta("title"),
+        authors=doc.authors or _authors(meta("author")),
+        published=doc.published or meta("date"),
+        source=doc.source or meta("sitename"),
+        url=doc.url or meta("url"),
+        hints=hints,
+    )
