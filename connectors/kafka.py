@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
-from kafka import KafkaAdminClient, KafkaProducer
+import apache_beam as beam
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.utils.timestamp import Duration
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
 
 from transforms.document import DeadLetter, Document
 
@@ -110,3 +116,307 @@ class DocumentProducer:
             self.flush()
         finally:
             self.close()
+
+
+# --- The Beam source -------------------------------------------------------------------------
+#
+# Kafka is read with kafka-python inside a splittable DoFn (not Beam's Java-backed
+# ReadFromKafka): one element per partition, whose restriction is the offset range still to
+# read. The DoFn claims offsets as it emits records and checkpoints (defer_remainder) after
+# each batch, so the runner can commit its progress and resume elsewhere. Offsets are
+# committed to the consumer group only by ``CommitOffsets``, after the sinks acknowledged.
+
+
+class KafkaPosition(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+
+
+class KafkaRecord(NamedTuple):
+    position: KafkaPosition
+    key: str | None
+    value: bytes
+
+
+_END = sys.maxsize  # the stop of an unbounded partition restriction
+
+
+class _PartitionTracker(OffsetRestrictionTracker):  # type: ignore[misc]
+    """An offset tracker that only checkpoints: a Kafka offset range has no middle to split at."""
+
+    def try_split(self, fraction_of_remainder: float) -> tuple[OffsetRange, OffsetRange] | None:
+        if fraction_of_remainder != 0:
+            return None
+        split: tuple[OffsetRange, OffsetRange] | None = super().try_split(0)
+        return split
+
+    def is_bounded(self) -> bool:
+        return bool(self.current_restriction().stop != _END)
+
+
+def _consumer(bootstrap: str, group_id: str | None) -> KafkaConsumer:
+    try:
+        return KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            client_id="newsbeam-reader",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            fetch_max_bytes=16 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+    except NoBrokersAvailable as exc:
+        raise _unavailable(bootstrap, exc) from exc
+
+
+class _ListPartitions(beam.DoFn):  # type: ignore[misc]
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+
+    def process(self, _: bytes) -> Iterator[tuple[str, int]]:
+        consumer = _consumer(self._bootstrap, None)
+        try:
+            partitions = consumer.partitions_for_topic(self._topic)
+        finally:
+            consumer.close()
+        if not partitions:
+            raise KafkaUnavailableError(
+                f"topic {self._topic!r} does not exist on {self._bootstrap}; "
+                "create it with `newsbeam stack up` or `newsbeam publish`."
+            )
+        for partition in sorted(partitions):
+            yield self._topic, partition
+
+
+# The DoFn below is its own restriction provider (Beam uses the DoFn when the param has none).
+_OWN_RESTRICTIONS = beam.DoFn.RestrictionParam()
+
+
+class _ReadPartition(beam.DoFn, RestrictionProvider):  # type: ignore[misc]
+    """Reads one partition from its restriction's start, one batch per call.
+
+    Restrictions start at the group's committed offset (else the earliest) and never
+    stop: ``until_idle`` ends one by claiming its stop once the partition is quiet.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        until_idle: bool,
+        idle_seconds: float,
+        batch_size: int,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._until_idle = until_idle
+        self._idle_seconds = idle_seconds
+        self._batch_size = batch_size
+        self._consumers: dict[TopicPartition, KafkaConsumer] = {}
+
+    def initial_restriction(self, element: tuple[str, int]) -> OffsetRange:
+        tp = TopicPartition(*element)
+        consumer = _consumer(self._bootstrap, self._group_id)
+        try:
+            committed = consumer.committed(tp)
+            start = committed if committed is not None else consumer.beginning_offsets([tp])[tp]
+        finally:
+            consumer.close()
+        return OffsetRange(start, _END)
+
+    def create_tracker(self, restriction: OffsetRange) -> _PartitionTracker:
+        return _PartitionTracker(restriction)
+
+    def restriction_size(self, element: tuple[str, int], restriction: OffsetRange) -> int:
+        return 1  # the backlog is unknown here; every partition weighs the same
+
+    def split(self, element: tuple[str, int], restriction: OffsetRange) -> Iterator[OffsetRange]:
+        yield restriction
+
+    def teardown(self) -> None:
+        for consumer in self._consumers.values():
+            consumer.close()
+        self._consumers.clear()
+
+    def _positioned(self, tp: TopicPartition, offset: int) -> KafkaConsumer:
+        consumer = self._consumers.get(tp)
+        if consumer is None:
+            consumer = self._consumers[tp] = _consumer(self._bootstrap, None)
+            consumer.assign([tp])
+        if consumer.position(tp) != offset:
+            consumer.seek(tp, offset)
+        return consumer
+
+    @beam.DoFn.unbounded_per_element()  # type: ignore[untyped-decorator]
+    def process(
+        self,
+        element: tuple[str, int],
+        tracker: Any = _OWN_RESTRICTIONS,
+    ) -> Iterator[KafkaRecord]:
+        topic, partition = element
+        tp = TopicPartition(topic, partition)
+        restriction: OffsetRange = tracker.current_restriction()
+        consumer = self._positioned(tp, restriction.start)
+        emitted = 0
+        quiet_since = time.monotonic()
+        while True:
+            batch = consumer.poll(timeout_ms=500, max_records=self._batch_size).get(tp, [])
+            for record in batch:
+                if not tracker.try_claim(record.offset):
+                    return
+                key = record.key.decode("utf-8", "replace") if record.key is not None else None
+                yield KafkaRecord(KafkaPosition(topic, partition, record.offset), key, record.value)
+                emitted += 1
+            if emitted:
+                tracker.defer_remainder()  # a checkpoint: the bundle ends, sinks flush
+                return
+            if not self._until_idle:
+                tracker.defer_remainder(Duration(seconds=1))
+                return
+            if time.monotonic() - quiet_since >= self._idle_seconds:
+                tracker.try_claim(restriction.stop)  # drained and quiet: this partition is done
+                return
+
+
+class ReadFromKafka(beam.PTransform):  # type: ignore[misc]
+    """Reads every partition of a topic as ``KafkaRecord`` elements, with kafka-python.
+
+    Streams forever, or with ``until_idle`` stops once every partition has been quiet
+    for ``idle_seconds``. Resumes from the consumer group's committed offsets.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        group_id: str,
+        until_idle: bool = False,
+        idle_seconds: float = 5.0,
+        batch_size: int = 500,
+    ) -> None:
+        super().__init__()
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._read = _ReadPartition(bootstrap, group_id, until_idle, idle_seconds, batch_size)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (
+            pbegin
+            | "Impulse" >> beam.Impulse()
+            | "ListPartitions" >> beam.ParDo(_ListPartitions(self._bootstrap, self._topic))
+            | "ReadPartitions" >> beam.ParDo(self._read)
+        )
+
+
+class _CommitOffsets(beam.DoFn):  # type: ignore[misc]
+    """Commits, per partition, the offset after the highest one acknowledged in the bundle.
+
+    Records are read, enriched and written in one fused bundle, and the sinks flush
+    before this DoFn's ``finish_bundle``: every offset below the committed one is in
+    Elasticsearch or the dead-letter topic.
+    """
+
+    def __init__(self, bootstrap: str, group_id: str) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._pending: dict[TopicPartition, int] = {}
+
+    def setup(self) -> None:
+        self._consumer = _consumer(self._bootstrap, self._group_id)
+
+    def process(self, position: KafkaPosition) -> None:
+        tp = TopicPartition(position.topic, position.partition)
+        self._pending[tp] = max(self._pending.get(tp, -1), position.offset)
+
+    def finish_bundle(self) -> None:
+        if self._pending:
+            self._consumer.commit(
+                {tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in self._pending.items()}
+            )
+            self._pending.clear()
+
+    def teardown(self) -> None:
+        self._consumer.close()
+
+
+class CommitOffsets(beam.PTransform):  # type: ignore[misc]
+    """Commits acknowledged ``KafkaPosition`` elements to the consumer group."""
+
+    def __init__(self, bootstrap: str, group_id: str) -> None:
+        super().__init__()
+        self._fn = _CommitOffsets(bootstrap, group_id)
+
+    def expand(self, positions: beam.PCollection) -> beam.PCollection:
+        return positions | "Commit" >> beam.ParDo(self._fn)
+
+
+def committed_offsets(bootstrap: str, topic: str, group_id: str) -> dict[int, int | None]:
+    """The group's committed offset per partition (None where nothing was committed)."""
+    consumer = _consumer(bootstrap, group_id)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        return {p: consumer.committed(TopicPartition(topic, p)) for p in sorted(partitions)}
+    finally:
+        consumer.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The next offset to be written, per partition."""
+    consumer = _consumer(bootstrap, None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
+class _Publish(beam.DoFn):  # type: ignore[misc]
+    """Sends ``(ack, key, value)`` to a topic; emits each ``ack`` once the broker has it."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._acks: list[Any] = []
+
+    def setup(self) -> None:
+        self._producer = KafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id="newsbeam-pipeline",
+            acks="all",
+            linger_ms=5,
+            retries=10,
+            max_request_size=8 * 1024 * 1024,
+        )
+
+    def process(self, element: tuple[Any, str, str]) -> None:
+        ack, key, value = element
+        self._producer.send(self._topic, key=key.encode(), value=value.encode())
+        self._acks.append(ack)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        from apache_beam.transforms.window import GlobalWindow
+        from apache_beam.utils.windowed_value import WindowedValue
+
+        if not self._acks:
+            return
+        self._producer.flush(timeout=120)
+        acks, self._acks = self._acks, []
+        for ack in acks:
+            yield WindowedValue(ack, 0, [GlobalWindow()])
+
+    def teardown(self) -> None:
+        self._producer.close(timeout=30)
+
+
+class WriteToKafka(beam.PTransform):  # type: ignore[misc]
+    """Publishes ``(ack, key, value)`` elements; outputs the acks once they are durable."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__()
+        self._fn = _Publish(bootstrap, topic)
+
+    def expand(self, messages: Any) -> Any:
+        return messages | "Publish" >> beam.ParDo(self._fn)

@@ -93,6 +93,19 @@ class Document:
     fingerprint: Fingerprint | None = None
     story_id: str | None = None
 
+    def as_raw(self) -> Document:
+        """The document as a connector published it, without what the transforms added."""
+        return Document(
+            id=self.id,
+            origin=self.origin,
+            content=self.content,
+            content_type=self.content_type,
+            url=self.url,
+            received_at=self.received_at,
+            hints=dict(self.hints),
+            notes=list(self.notes),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -1,0 +1,106 @@
+"""The Beam layer over the pure transforms: one verb-named PTransform per stage.
+
+Elements are ``(ack, Document)`` pairs, where ``ack`` is what the sink
+acknowledges once the document is safely written (a Kafka position, or None).
+Every stage has a good output and a ``dead_letters`` output of
+``(ack, DeadLetter)``, so a rejected document is still acknowledged once its dead
+letter is safely written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+
+from transforms.chain import STAGES, Stage, dead_letter
+from transforms.document import Document
+
+DEAD_LETTERS = "dead_letters"
+
+
+class _ApplyStage(beam.DoFn):  # type: ignore[misc]
+    def __init__(self, stage: Stage) -> None:
+        self._stage = stage
+
+    def process(self, element: tuple[Any, Document]) -> Iterator[Any]:
+        ack, doc = element
+        try:
+            yield ack, self._stage.apply(doc)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded as data
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS, (ack, dead_letter(self._stage.name, doc, exc))
+            )
+
+
+class _Stage(beam.PTransform):  # type: ignore[misc]
+    """One transform stage, with its failures on the ``dead_letters`` output."""
+
+    stage: Stage
+
+    def expand(self, docs: Any) -> Any:
+        return docs | beam.ParDo(_ApplyStage(self.stage)).with_outputs(DEAD_LETTERS, main="docs")
+
+
+_BY_NAME = {stage.name: stage for stage in STAGES}
+
+
+class ExtractText(_Stage):
+    """Body text: trafilatura for HTML, normalised lines for plain text."""
+
+    stage = _BY_NAME["extract"]
+
+
+class ExtractMetadata(_Stage):
+    """Title, outlet, authors, published date; their lines leave the body."""
+
+    stage = _BY_NAME["metadata"]
+
+
+class StripBoilerplate(_Stage):
+    """Appeals, footers, captions and prompts out of the body, kept by kind."""
+
+    stage = _BY_NAME["boilerplate"]
+
+
+class DetectLanguage(_Stage):
+    """Language code and confidence of the body."""
+
+    stage = _BY_NAME["language"]
+
+
+class TagEntities(_Stage):
+    """People, organisations and places, linked across spellings and languages."""
+
+    stage = _BY_NAME["entities"]
+
+
+class FingerprintText(_Stage):
+    """Exact and near-duplicate fingerprints of the body."""
+
+    stage = _BY_NAME["fingerprint"]
+
+
+_IN_ORDER: tuple[type[_Stage], ...] = (
+    ExtractText,
+    ExtractMetadata,
+    StripBoilerplate,
+    DetectLanguage,
+    TagEntities,
+    FingerprintText,
+)
+assert [t.stage for t in _IN_ORDER] == list(STAGES), "keep _IN_ORDER in step with STAGES"
+
+
+class EnrichDocuments(beam.PTransform):  # type: ignore[misc]
+    """Every stage in order. Returns (enriched ``(ack, Document)``, ``(ack, DeadLetter)``)."""
+
+    def expand(self, docs: Any) -> tuple[Any, Any]:
+        failures = []
+        for transform_type in _IN_ORDER:
+            result = docs | transform_type.__name__ >> transform_type()
+            docs = result.docs
+            failures.append(result[DEAD_LETTERS])
+        dead = tuple(failures) | "FlattenStageFailures" >> beam.Flatten()
+        return docs, dead

@@ -1,0 +1,72 @@
+"""The transform chain: the ordered stages every raw document goes through.
+
+Beam (``pipelines/stages.py``) and the offline ``newsbeam process`` command run
+the same list, so a document comes out the same whichever way it went.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from collections.abc import Callable
+from typing import NamedTuple
+
+from transforms.boilerplate import strip_boilerplate
+from transforms.document import CONTENT_HTML, DeadLetter, Document, PoisonInputError
+from transforms.entities import tag_entities
+from transforms.fingerprint import fingerprint
+from transforms.html import extract_html
+from transforms.language import detect_language
+from transforms.metadata import extract_metadata
+
+
+def extract_text(doc: Document) -> Document:
+    """Set the body text: trafilatura for HTML, normalised lines for plain text."""
+    if doc.content_type == CONTENT_HTML:
+        return extract_html(doc)
+    text = unicodedata.normalize("NFC", doc.content.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
+    if not text:
+        raise PoisonInputError("empty", "the document has no text")
+    return dataclasses.replace(doc, text=text)
+
+
+class Stage(NamedTuple):
+    name: str
+    apply: Callable[[Document], Document]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("extract", extract_text),
+    Stage("metadata", extract_metadata),
+    Stage("boilerplate", strip_boilerplate),
+    Stage("language", detect_language),
+    Stage("entities", tag_entities),
+    Stage("fingerprint", fingerprint),
+)
+
+
+def dead_letter(stage: str, doc: Document, exc: Exception) -> DeadLetter:
+    """A stage's failure as data: poison input keeps its reason, a bug is ``stage_error``."""
+    if isinstance(exc, PoisonInputError):
+        reason, message = exc.reason, exc.message
+    else:
+        reason, message = "stage_error", f"{exc.__class__.__name__}: {exc}"
+    return DeadLetter(
+        stage=stage,
+        reason=reason,
+        message=message,
+        origin=doc.origin,
+        document_id=doc.id,
+        document=doc.as_raw().to_dict(),  # replay starts the chain afresh
+    )
+
+
+def enrich(doc: Document) -> Document | DeadLetter:
+    """Run every stage in order; the first failure becomes the document's dead letter."""
+    for stage in STAGES:
+        try:
+            doc = stage.apply(doc)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded as data
+            return dead_letter(stage.name, doc, exc)
+    return doc
