@@ -1,0 +1,146 @@
+"""Language identification: CLD2 for speed, lingua where CLD2 is weak.
+
+Measured in ``benchmarks/language_candidates.py`` (table in ``docs/transforms.md``):
+CLD2 (pycld2) is ~100x faster than anything else and right on long text, but
+confuses close pairs (Afrikaans read as Dutch) and is unsure on short text;
+lingua (high accuracy) is the most accurate on short text and close pairs but
+costs ~2 ms per 3 KB document. So CLD2 decides long text outside the close-pair
+groups, and lingua, restricted to the small confusable group, settles the rest
+on a bounded sample. Short or unreliable text goes to lingua over a wide set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from typing import Any
+
+import pycld2  # type: ignore[import-untyped]  # ships no type information
+
+from transforms.document import Document
+
+UNDETERMINED = "und"
+
+# Languages that CLD2 confuses with each other; lingua settles which one it is.
+CLOSE_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"da", "nb", "nn", "sv"}),
+    frozenset({"nl", "af"}),
+    frozenset({"es", "pt", "ca"}),
+    frozenset({"cs", "sk"}),
+    frozenset({"hr", "sr", "bs", "sl"}),
+    frozenset({"id", "ms"}),
+    frozenset({"ru", "uk", "be", "bg", "mk"}),
+)
+# CLD2 codes -> ISO 639-1 as used in newsbeam.
+_CLD2_ALIASES = {"no": "nb", "un": UNDETERMINED, "xxx": UNDETERMINED}
+
+MIN_LETTERS = 8  # fewer letters than this is not enough evidence for any language
+LONG_LETTERS = 200  # from here on CLD2 alone is reliable (outside close groups)
+SAMPLE_CHARS = 1200  # CLD2 sample: bounded so cost does not grow with the article
+LINGUA_SAMPLE_CHARS = 300  # lingua is ~linear in length; 300 chars keep it < 0.5 ms
+MIN_SCORE = 0.4  # below this the best guess is reported as und
+HINT_MARGIN = 0.15  # a hint may only decide between candidates this close
+
+_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[0-9_]+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _sample(text: str, limit: int) -> str:
+    """The first ``limit`` characters, cut back to a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit]
+
+
+class LanguageDetector:
+    """Loads its models once (lazily) and answers ``detect(text) -> (code, score)``.
+
+    Safe to share between threads; create one per process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lingua: dict[frozenset[str] | None, Any] = {}
+
+    def _lingua_for(self, group: frozenset[str] | None) -> Any:
+        detector = self._lingua.get(group)
+        if detector is None:
+            from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+            with self._lock:
+                detector = self._lingua.get(group)
+                if detector is None:
+                    if group is None:
+                        builder = LanguageDetectorBuilder.from_all_languages()
+                    else:
+                        codes = [getattr(IsoCode639_1, c.upper()) for c in sorted(group)]
+                        builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+                    detector = builder.build()
+                    self._lingua[group] = detector
+        return detector
+
+    def _ask_lingua(
+        self, text: str, group: frozenset[str] | None, hint: str | None
+    ) -> tuple[str, float]:
+        values = self._lingua_for(group).compute_language_confidence_values(
+            _sample(text, LINGUA_SAMPLE_CHARS)
+        )
+        ranked = [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[:2]]
+        if not ranked:
+            return UNDETERMINED, 0.0
+        best, score = ranked[0]
+        if hint and len(ranked) > 1 and ranked[1][0] == hint and score - ranked[1][1] < HINT_MARGIN:
+            best, score = ranked[1]
+        return best, score
+
+    def detect(self, text: str, hint: str | None = None) -> tuple[str, float]:
+        """The ISO 639-1 code and a 0..1 score; ``("und", 0.0)`` when unsure.
+
+        ``hint`` (e.g. the feed's declared language) only breaks near-ties.
+        """
+        sample = _NOISE.sub(" ", _sample(text, SAMPLE_CHARS))
+        letters = len(_LETTER.findall(sample))
+        if letters < MIN_LETTERS:
+            return UNDETERMINED, 0.0
+        try:
+            reliable, _, details = pycld2.detect(sample)
+        except (pycld2.error, UnicodeEncodeError):  # lone surrogates, control bytes
+            sample = sample.encode("utf-8", "replace").decode("utf-8")
+            reliable, details = False, ()
+        top = _CLD2_ALIASES.get(details[0][1], details[0][1]) if details else UNDETERMINED
+        percent = details[0][2] / 100 if details else 0.0
+        group = next((g for g in CLOSE_GROUPS if top in g), None)
+
+        if letters >= LONG_LETTERS and reliable and group is None:
+            code, score = top, percent
+        elif letters >= LONG_LETTERS and reliable and group is not None:
+            code, within = self._ask_lingua(sample, group, hint)
+            score = percent * within
+        else:
+            code, score = self._ask_lingua(sample, None, hint)
+            if reliable and code == top:
+                # Two independent models agree: combine as a noisy-or.
+                score = 1 - (1 - score) * (1 - percent)
+        if code == UNDETERMINED or score < MIN_SCORE:
+            return UNDETERMINED, round(score, 4)
+        return code, round(score, 4)
+
+
+_DEFAULT: LanguageDetector | None = None
+
+
+def default_detector() -> LanguageDetector:
+    """The process-wide detector (models are read-only, so sharing is safe)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = LanguageDetector()
+    return _DEFAULT
+
+
+def detect_language(doc: Document) -> Document:
+    """Set ``language`` and ``language_score`` from ``doc.text`` (title if no body)."""
+    text = doc.text or doc.title or ""
+    code, score = default_detector().detect(text, hint=doc.hints.get("language"))
+    return dataclasses.replace(doc, language=code, language_score=score)
