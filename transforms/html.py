@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from trafilatura import bare_extraction
+from trafilatura.settings import use_config
 from trafilatura.utils import load_html
 
 from transforms.document import CONTENT_HTML, Document, PoisonInputError
@@ -28,6 +29,10 @@ MAX_HTML_CHARS = 5_000_000
 # trafilatura gives up on trees with more elements than this (HTML bombs, endless lists).
 MAX_TREE_SIZE = 200_000
 STAGE = "extract"
+
+# A private copy of trafilatura's settings; the tree cap lives there, not in arguments.
+_CONFIG = use_config()
+_CONFIG.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_SIZE))
 
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 # trafilatura already splits bylines ("A and B", "A und B") and joins names with "; ".
@@ -89,7 +94,7 @@ def extract_html(doc: Document) -> Document:
         include_tables=True,
         with_metadata=True,
         deduplicate=False,
-        max_tree_size=MAX_TREE_SIZE,
+        config=_CONFIG,
         prune_xpath=prune,
         as_dict=True,
     )
@@ -100,6 +105,12 @@ def extract_html(doc: Document) -> Document:
         return (str(value).strip() or None) if value else None
 
     text = _paragraphs(meta("text") or "")
+    title = doc.title or meta("title")
+    if title:
+        # Many pages put the headline inside the article body; it is metadata, not text.
+        first, _, rest = text.partition("\n\n")
+        if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+            text = rest
     if not text:
         raise PoisonInputError(
             "no_text",
@@ -113,7 +124,7 @@ def extract_html(doc: Document) -> Document:
     return dataclasses.replace(
         doc,
         text=text,
-        title=doc.title or meta("title"),
+        title=title,
         authors=doc.authors or _authors(meta("author")),
         published=doc.published or meta("date"),
         source=doc.source or meta("sitename"),
