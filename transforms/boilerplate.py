@@ -70,7 +70,9 @@ def parse_rules(data: dict[str, Any]) -> Rules:
         for r in data.get("line_rules") or []
     )
     block = tuple(
-        BlockRule(r["kind"], _must(_alternation(r.get("start")), r["kind"]), _alternation(r.get("end")))
+        BlockRule(
+            r["kind"], _must(_alternation(r.get("start")), r["kind"]), _alternation(r.get("end"))
+        )
         for r in data.get("block_rules") or []
     )
     inline = tuple(
@@ -94,7 +96,7 @@ def _norm(line: str) -> str:
 def _looks_like_caption(line: str) -> bool:
     if len(line) > CAPTION_MAX_CHARS:
         return False
-    return bool(_CAPTION_LABEL.match(line)) or not line.rstrip().endswith((".", "!", "?", "”", "\""))
+    return bool(_CAPTION_LABEL.match(line)) or not line.rstrip().endswith((".", "!", "?", "”", '"'))
 
 
 def _strip_inline(lines: list[str], rules: Rules, removed: list[Segment]) -> list[str]:
