@@ -165,22 +165,29 @@ def read_pid(pid_file: Path) -> int | None:
 
 
 def stop(pids: Sequence[int], timeout_s: float) -> list[int]:
-    """SIGTERM each process group, SIGKILL what is left after ``timeout_s``; return survivors."""
+    """SIGTERM the group leaders among ``pids``, SIGKILL all after ``timeout_s``; return survivors.
 
-    def signal_all(sig: signal.Signals) -> None:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                try:
-                    os.killpg(pid, sig)
-                except ProcessLookupError:
-                    os.kill(pid, sig)  # not a group leader: signal the process itself
-
-    signal_all(signal.SIGTERM)
+    Only leaders get SIGTERM: Elasticsearch's launcher then shuts its server down in
+    order, which a SIGTERM to the server itself would turn into "exited unexpectedly".
+    """
+    leaders = [pid for pid in pids if _group_of(pid) == pid] or list(pids)
+    for pid in leaders:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
     if _wait_gone(pids, timeout_s):
         return []
-    signal_all(signal.SIGKILL)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     _wait_gone(pids, 10.0)
     return [pid for pid in pids if is_alive(pid)]
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 def _wait_gone(pids: Sequence[int], timeout_s: float) -> bool:
