@@ -1,0 +1,137 @@
+"""Webhooks: POST an alert as JSON (or a Slack-compatible message), with retries and backoff.
+
+Only the standard library: one small request per alert needs no HTTP stack.
+A failure is classified: a refused request (4xx other than 408/429) is
+permanent and goes to the dead letters at once; a connection error, a timeout,
+408, 429 or 5xx is transient and retried with capped exponential backoff
+(honouring ``Retry-After``) until the retry budget is spent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from transforms.alerts import Alert, Sink, slack_message
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class WebhookError(Exception):
+    """A delivery that did not succeed; ``retryable`` says whether trying again can help."""
+
+    def __init__(self, reason: str, message: str, retryable: bool, retry_after_s: float = 0.0):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+
+
+def webhook_body(sink: Sink, alert: Alert) -> dict[str, Any]:
+    """What the receiver gets: the alert itself, or a Slack message carrying it."""
+    return slack_message(alert) if sink.format == "slack" else alert.to_dict()
+
+
+def post_json(url: str, body: dict[str, Any], timeout_s: float, headers: dict[str, str]) -> int:
+    """POST ``body`` once; returns the 2xx status or raises ``WebhookError``."""
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        retry_after = _seconds(exc.headers.get("Retry-After") if exc.headers else None)
+        raise WebhookError(
+            f"http_{exc.code}",
+            f"{url} answered {exc.code} {exc.reason}",
+            retryable=exc.code in RETRYABLE_STATUS,
+            retry_after_s=retry_after,
+        ) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WebhookError(
+            "unreachable", f"{url} did not answer: {reason}", retryable=True
+        ) from None
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+class WebhookSender:
+    """Delivers alerts to webhooks, retrying transient failures within a time budget.
+
+    ``deliver`` returns once the receiver accepted the alert, or raises the last
+    ``WebhookError`` when the failure is permanent, the budget is spent, or
+    ``stop`` is set (so a worker can shut down without committing).
+    """
+
+    def __init__(
+        self,
+        timeout_s: float = 10.0,
+        retry_budget_s: float = 300.0,
+        base_backoff_s: float = 0.25,
+        max_backoff_s: float = 15.0,
+        stop: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.retry_budget_s = retry_budget_s
+        self.base_backoff_s = base_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.stop = stop or threading.Event()
+        self._clock = clock
+
+    def deliver(self, sink: Sink, alert: Alert) -> int:
+        """POST ``alert`` to ``sink.url``; returns how many attempts it took."""
+        if not sink.url:
+            raise WebhookError("no_url", "the webhook sink has no url", retryable=False)
+        body = webhook_body(sink, alert)
+        headers = {"Idempotency-Key": alert.id, "X-Newsbeam-Alert": alert.id}
+        deadline = self._clock() + self.retry_budget_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                post_json(sink.url, body, self.timeout_s, headers)
+                return attempt
+            except WebhookError as exc:
+                if not exc.retryable:
+                    raise
+                delay = max(
+                    exc.retry_after_s,
+                    min(self.max_backoff_s, self.base_backoff_s * 2 ** min(attempt - 1, 16)),
+                )
+                if self._clock() + delay > deadline:
+                    exc.reason = f"{exc.reason}_budget_spent"
+                    exc.message = (
+                        f"{exc.message}; gave up after {attempt} attempts "
+                        f"in {self.retry_budget_s:.0f} s"
+                    )
+                    raise
+                log.warning(
+                    "webhook %s: %s; retrying in %.2f s (attempt %d)",
+                    sink.url,
+                    exc.message,
+                    delay,
+                    attempt,
+                )
+                if self.stop.wait(delay):
+                    raise
