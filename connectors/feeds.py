@@ -816,6 +816,8 @@ class FeedPoller:
         self, source: Source, feed_url: str, item: FeedItem
     ) -> Document | DeadLetter | None:
         """The raw document (or dead letter) for a feed item, or None when already seen."""
+        if not item.key and not item.summary.strip():
+            return None  # an empty entry of a broken feed: nothing to ingest or to report
         link = canonical_url(item.link) if item.link else ""
         if self.state.seen(feed_url, guid=item.guid, url=link):
             return None

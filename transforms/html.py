@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+from typing import Any, cast
 
 from trafilatura import bare_extraction
 from trafilatura.settings import use_config
@@ -96,9 +96,8 @@ def extract_html(doc: Document) -> Document:
         deduplicate=False,
         config=_CONFIG,
         prune_xpath=prune,
-        as_dict=True,
     )
-    found: dict[str, Any] = result if isinstance(result, dict) else {}
+    found: dict[str, Any] = cast(Any, result).as_dict() if result is not None else {}
 
     def meta(key: str) -> str | None:
         value = found.get(key)
