@@ -71,7 +71,7 @@ def build_rules(meta: dict[str, Any], outlets: dict[str, Any]) -> MetadataRules:
     months = {str(k).lower(): int(v) for k, v in meta["months"].items()}
     date = _date_pattern(list(months))
     label = rf"(?:(?:{_words(meta['date_labels'])})\s*:?\s*)"
-    weekday = r"(?:[^\W\d]{3,12},?\s+(?:den\s+|le\s+|el\s+)?)"
+    weekday = rf"(?:(?!(?:{_words(list(months))})\b)[^\W\d]{{3,12}},?\s+(?:den\s+|le\s+|el\s+)?)"
     time = r"(?:,?\s*(?:kl\.?|at|um|à|a las|om|-)?\s*\d{1,2}[:.]\d{2}(?:\s*(?:am|pm|[A-Z]{2,4}))?)"
     labels = _words(meta["credit_labels"])
     agencies = _words(meta["credit_agencies"])
@@ -94,7 +94,7 @@ def build_rules(meta: dict[str, Any], outlets: dict[str, Any]) -> MetadataRules:
         ),
         credit_tail=re.compile(
             rf"\s+(?P<credit>\(?(?:{labels.title()}|{labels.upper()})"
-            rf"\s*(?::\s*[A-ZÆØÅ][\w&/.' -]{{0,40}}|\s+(?:{caps}|(?i:{agencies})))\)?"
+            rf"\s*(?::\s*(?:[A-ZÆØÅ][\w&/.' -]{{0,40}}|(?i:{agencies}))|\s+(?:{caps}|(?i:{agencies})))\)?"
             rf"|\((?i:{agencies})(?:\s*/\s*{credit_value})?\))\s*$"
         ),
     )
