@@ -94,7 +94,8 @@ def build_rules(meta: dict[str, Any], outlets: dict[str, Any]) -> MetadataRules:
         ),
         credit_tail=re.compile(
             rf"\s+(?P<credit>\(?(?:{labels.title()}|{labels.upper()})"
-            rf"\s*(?::\s*(?:[A-ZÆØÅ][\w&/.' -]{{0,40}}|(?i:{agencies}))|\s+(?:{caps}|(?i:{agencies})))\)?"
+            rf"\s*(?::\s*(?:[A-ZÆØÅ][\w&/.' -]{{0,40}}|(?i:{agencies}))"
+            rf"|\s+(?:{caps}|(?i:{agencies})))\)?"
             rf"|\((?i:{agencies})(?:\s*/\s*{credit_value})?\))\s*$"
         ),
     )
