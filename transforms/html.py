@@ -29,6 +29,8 @@ MAX_HTML_CHARS = 5_000_000
 # trafilatura gives up on trees with more elements than this (HTML bombs, endless lists).
 MAX_TREE_SIZE = 200_000
 STAGE = "extract"
+# Less than this is a menu or a caption, not an article (the shortest wire briefs are longer).
+MIN_TEXT_CHARS = 40
 
 # A private copy of trafilatura's settings; the tree cap lives there, not in arguments.
 _CONFIG = use_config()
@@ -110,11 +112,11 @@ def extract_html(doc: Document) -> Document:
         first, _, rest = text.partition("\n\n")
         if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
             text = rest
-    if not text:
+    if len(text) < MIN_TEXT_CHARS:
         raise PoisonInputError(
             "no_text",
-            "no article text could be extracted from the page (empty, all navigation, "
-            "or too deeply nested); check the URL is an article page.",
+            f"no article text could be extracted from the page ({len(text)} characters: empty, "
+            "all navigation, or too deeply nested); check the URL is an article page.",
         )
 
     hints = dict(doc.hints)
