@@ -20,6 +20,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document, utc_now
+from transforms.search_terms import document_search_text
 
 log = logging.getLogger(__name__)
 
@@ -65,25 +66,156 @@ def load_mapping(name: str) -> dict[str, Any]:
     return mapping
 
 
+class IndexLayoutError(RuntimeError):
+    """The indices behind an alias are not in the shape newsbeam expects; says how to fix it."""
+
+
+# ISO 639-1 -> Elasticsearch language analyser (module analysis-common, full distribution).
+LANGUAGE_ANALYZERS: dict[str, str] = {
+    "ar": "arabic",
+    "ca": "catalan",
+    "cs": "czech",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "it": "italian",
+    "nb": "norwegian",
+    "nl": "dutch",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+ANALYSIS_MODULE = "analysis-common"
+REINDEX_MODULE = "reindex"
+
+# What a query with no field searches (Kibana's free-text KQL/Lucene, query_string).
+ARTICLE_DEFAULT_FIELDS = (
+    "title",
+    "text",
+    "search_text",
+    "entities.canonical.text",
+    "entities.variants.text",
+    "authors.text",
+)
+
+
+def node_modules(es: Elasticsearch) -> frozenset[str]:
+    """The modules every node of the cluster has (language analysers need analysis-common)."""
+    response = es.nodes.info(metric="modules", filter_path="nodes.*.modules.name")
+    per_node = [
+        {module["name"] for module in node.get("modules", [])}
+        for node in (response.body.get("nodes") or {}).values()
+    ]
+    return frozenset(set.intersection(*per_node)) if per_node else frozenset()
+
+
+def article_mapping(modules: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """The articles mapping; with analysis-common, ``title``/``text`` get one sub-field per
+    language (``text.nl`` analysed by the ``dutch`` analyser ...) for stemmed search."""
+    mapping = load_mapping("articles")
+    if ANALYSIS_MODULE in modules:
+        for field in ("title", "text"):
+            sub_fields = mapping["properties"][field].setdefault("fields", {})
+            for language, analyzer in LANGUAGE_ANALYZERS.items():
+                sub_fields[language] = {"type": "text", "analyzer": analyzer}
+    return mapping
+
+
+def default_fields(mapping_name: str, modules: frozenset[str] | set[str]) -> list[str]:
+    if mapping_name != "articles":
+        return ["message", "origin", "stage", "reason"]
+    fields = list(ARTICLE_DEFAULT_FIELDS)
+    if ANALYSIS_MODULE in modules:
+        fields += [f"{f}.{lang}" for f in ("title", "text") for lang in LANGUAGE_ANALYZERS]
+    return fields
+
+
+def index_template(
+    alias: str, mapping_name: str, modules: frozenset[str] | set[str]
+) -> dict[str, Any]:
+    """The composable index template behind ``alias``: versioned indices ``<alias>-vN``."""
+    mapping = article_mapping(modules) if mapping_name == "articles" else load_mapping(mapping_name)
+    return {
+        "index_patterns": [f"{alias}-v*"],
+        "template": {
+            "settings": {
+                "number_of_shards": 1,
+                "number_of_replicas": 0,
+                "query": {"default_field": default_fields(mapping_name, modules)},
+            },
+            "mappings": mapping,
+        },
+        "priority": 100,
+        "_meta": {"managed_by": "newsbeam", "mapping": mapping_name},
+    }
+
+
+def put_index_template(es: Elasticsearch, alias: str, mapping_name: str) -> dict[str, Any]:
+    """Install (or replace) the template for ``alias``; new versioned indices get it."""
+    body = index_template(alias, mapping_name, node_modules(es))
+    es.indices.put_index_template(name=alias, **body)
+    return body
+
+
+def indices_behind(es: Elasticsearch, alias: str) -> dict[str, bool]:
+    """The indices the alias points at, each with whether it is the write index."""
+    if not es.indices.exists_alias(name=alias):
+        return {}
+    current = es.indices.get_alias(name=alias).body
+    return {
+        str(index): bool(spec["aliases"][alias].get("is_write_index", len(current) == 1))
+        for index, spec in current.items()
+    }
+
+
+def write_index(es: Elasticsearch, alias: str) -> str | None:
+    """The index that writes through ``alias`` go to, or ``None`` when there is no alias."""
+    writers = [index for index, writes in indices_behind(es, alias).items() if writes]
+    if len(writers) > 1:  # Elasticsearch forbids it; guard against a hand-edited cluster
+        raise IndexLayoutError(f"alias {alias} has several write indices: {sorted(writers)}.")
+    return writers[0] if writers else None
+
+
+def version_of(index: str, alias: str) -> int:
+    prefix = f"{alias}-v"
+    if not index.startswith(prefix) or not index[len(prefix) :].isdigit():
+        raise IndexLayoutError(
+            f"index {index} behind alias {alias} is not named {prefix}<number>; "
+            "move its documents into a versioned index with `newsbeam index migrate`."
+        )
+    return int(index[len(prefix) :])
+
+
 def ensure_index(es: Elasticsearch, alias: str, mapping_name: str, version: int = 1) -> str:
     """Install the index template for ``alias`` and create its first index if none exists.
 
-    Returns the name of the index the alias writes to.
+    Returns the name of the index the alias writes to. Raises ``IndexLayoutError`` when a
+    concrete index already carries the alias's name (something wrote before the alias was
+    made, so Elasticsearch auto-created it): ids would then dedup in the wrong index.
     """
-    es.indices.put_index_template(
-        name=alias,
-        index_patterns=[f"{alias}-v*"],
-        template={
-            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
-            "mappings": load_mapping(mapping_name),
-        },
-        priority=100,
-    )
-    if es.indices.exists_alias(name=alias):
-        current = es.indices.get_alias(name=alias)
-        for index, spec in current.items():
-            if spec["aliases"][alias].get("is_write_index", len(current) == 1):
-                return str(index)
+    put_index_template(es, alias, mapping_name)
+    behind = indices_behind(es, alias)
+    if not behind and es.indices.exists(index=alias):
+        raise IndexLayoutError(
+            f"{alias} is a concrete index, not an alias (written to before `newsbeam` set it "
+            f"up). Delete it, or copy it with `newsbeam index migrate --from-index {alias}`."
+        )
+    current = write_index(es, alias)
+    if current is not None:
+        return current
+    if behind:
+        raise IndexLayoutError(
+            f"alias {alias} points at {sorted(behind)} but none is the write index; "
+            "run `newsbeam index migrate` to write into a new version."
+        )
     index = f"{alias}-v{version}"
     if not es.indices.exists(index=index):
         es.indices.create(index=index, aliases={alias: {"is_write_index": True}})
@@ -101,6 +233,150 @@ def ensure_indices(settings: Settings) -> None:
         ensure_index(es, settings.dlq_alias, "dead_letters")
     finally:
         es.close()
+
+
+class Migration(NamedTuple):
+    """What ``migrate_index`` did."""
+
+    alias: str
+    old_index: str
+    new_index: str
+    copied: int
+    caught_up: int
+    old_deleted: bool
+
+
+def migrate_index(
+    es: Elasticsearch,
+    alias: str,
+    mapping_name: str,
+    *,
+    delete_old: bool = False,
+    from_index: str | None = None,
+    recompute: bool = True,
+) -> Migration:
+    """Copy the alias's write index into ``<alias>-v<N+1>`` built from the current template,
+    then swap the alias to it in one atomic call.
+
+    Readers never see two copies of one ``_id``: the old index leaves the alias in the same
+    call that adds the new one. Documents the pipeline wrote to the old index while the copy
+    ran are copied again after the swap unless the new index already has a newer version.
+    With ``recompute`` the derived fields (``search_text``) of articles are rebuilt with the
+    current normalisation. ``from_index`` adopts a concrete index that took the alias's name.
+    """
+    put_index_template(es, alias, mapping_name)
+    if from_index is not None:
+        old, number = from_index, 0
+    else:
+        found = write_index(es, alias)
+        if found is None:
+            raise IndexLayoutError(
+                f"alias {alias} does not exist; `newsbeam run` creates it, nothing to migrate."
+            )
+        old, number = found, version_of(found, alias)
+    new = f"{alias}-v{number + 1}"
+    while es.indices.exists(index=new):  # a migration that stopped half-way left it behind
+        number += 1
+        new = f"{alias}-v{number + 1}"
+    started = utc_now()
+    es.indices.create(index=new)
+    transform = _recompute_article if (recompute and mapping_name == "articles") else None
+    copied = copy_documents(es, old, new, transform=transform)
+    actions: list[dict[str, Any]] = []
+    if from_index is not None:
+        actions.append({"remove_index": {"index": old}})  # frees the name for the alias
+    else:
+        actions.append({"remove": {"index": old, "alias": alias}})
+    actions.append({"add": {"index": new, "alias": alias, "is_write_index": True}})
+    es.indices.update_aliases(actions=actions)
+    caught_up = 0
+    if from_index is None:
+        caught_up = _catch_up(es, old, new, since=started, transform=transform)
+        if delete_old:
+            es.indices.delete(index=old)
+    es.indices.refresh(index=new)
+    return Migration(alias, old, new, copied, caught_up, delete_old or from_index is not None)
+
+
+def copy_documents(
+    es: Elasticsearch,
+    source: str,
+    dest: str,
+    *,
+    query: dict[str, Any] | None = None,
+    transform: Any = None,
+) -> int:
+    """Copy documents (same ids) from ``source`` to ``dest``: with the server's ``_reindex``
+    when the node has the reindex module and nothing is recomputed, else scan + bulk here."""
+    es.indices.refresh(index=source)
+    if transform is None and REINDEX_MODULE in node_modules(es):
+        body: dict[str, Any] = {"index": source}
+        if query:
+            body["query"] = query
+        response = es.reindex(source=body, dest={"index": dest}, wait_for_completion=True)
+        return int(response["created"]) + int(response["updated"])
+    from elasticsearch import helpers
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for hit in helpers.scan(es, index=source, query={"query": query} if query else None):
+            document = hit["_source"]
+            yield {
+                "_index": dest,
+                "_id": hit["_id"],
+                "_source": transform(document) if transform else document,
+            }
+
+    copied, _errors = helpers.bulk(es, actions(), chunk_size=500, raise_on_error=True)
+    return copied
+
+
+def _catch_up(es: Elasticsearch, old: str, new: str, since: str, transform: Any) -> int:
+    """Copy what reached ``old`` after the copy began, unless ``new`` holds a newer version."""
+    from elasticsearch import helpers
+
+    es.indices.refresh(index=old)
+    late = [
+        hit
+        for hit in helpers.scan(
+            es, index=old, query={"query": {"range": {"event.ingested": {"gte": since}}}}
+        )
+    ]
+    if not late:
+        return 0
+    present = es.mget(index=new, ids=[hit["_id"] for hit in late], source=["event.ingested"])
+    newer = {
+        doc["_id"]
+        for doc, hit in zip(present["docs"], late, strict=True)
+        if doc.get("found")
+        and str(doc["_source"].get("event", {}).get("ingested", ""))
+        >= str(hit["_source"].get("event", {}).get("ingested", ""))
+    }
+    todo = [
+        {
+            "_index": new,
+            "_id": hit["_id"],
+            "_source": transform(hit["_source"]) if transform else hit["_source"],
+        }
+        for hit in late
+        if hit["_id"] not in newer
+    ]
+    copied, _errors = helpers.bulk(es, todo, raise_on_error=True)
+    return copied
+
+
+def _recompute_article(source: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the derived search field of an indexed article with today's normalisation."""
+    names = [e["canonical"] for e in source.get("entities") or [] if e.get("canonical")]
+    return {
+        **source,
+        "search_text": document_search_text(
+            source.get("title"), source.get("text") or "", source.get("language") or "und", names
+        ),
+    }
+
+
+ARTICLES_DATASET = "newsbeam.articles"
+DEAD_LETTERS_DATASET = "newsbeam.dead_letters"
 
 
 def article_source(doc: Document) -> dict[str, Any]:
@@ -122,12 +398,14 @@ def article_source(doc: Document) -> dict[str, Any]:
         entry["count"] += 1
         if mention.text not in entry["variants"]:
             entry["variants"].append(mention.text)
+    linked = [e["canonical"] for e in entities.values() if e["canonical"]]
     return {
         "@timestamp": doc.received_at,
-        "event": {"ingested": utc_now()},
+        "event": {"ingested": utc_now(), "dataset": ARTICLES_DATASET},
         "id": doc.id,
         "title": doc.title,
         "text": doc.text,
+        "search_text": document_search_text(doc.title, doc.text, doc.language, linked),
         "language": doc.language,
         "language_score": doc.language_score,
         "source": {"name": doc.source or doc.hints.get("source")},
@@ -152,8 +430,10 @@ def article_source(doc: Document) -> dict[str, Any]:
 
 
 def dead_letter_source(letter: DeadLetter) -> dict[str, Any]:
+    """The indexed form of a dead letter: ``at`` becomes ``@timestamp``."""
     source = letter.to_dict()
     source["@timestamp"] = source.pop("at")
+    source["event"] = {"ingested": utc_now(), "dataset": DEAD_LETTERS_DATASET}
     return source
 
 

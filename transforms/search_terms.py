@@ -1,0 +1,135 @@
+"""Normalisation for search, shared by indexing and querying.
+
+The local Elasticsearch node is core-only: no language analysers, no stemmer or
+ASCII-folding filters. So the pipeline computes, in Python, the normalised terms
+of each article (lower-cased, stemmed with the Snowball stemmer of the article's
+language, then folded to plain letters) and indexes them in ``search_text``;
+``newsbeam search`` applies the same function to the query. Both sides must use
+this module, or "Libië" indexed and "Libie" searched would not meet.
+
+A query has no known language, so ``query_terms`` expands each word into its
+normalised form under every supported stemmer: over-matching a little across
+languages is better than missing a Danish "Libyen" for an English reader.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import snowballstemmer  # type: ignore[import-untyped]  # ships no type information
+
+from transforms.names import fold, inflection_variants
+
+# ISO 639-1 -> Snowball algorithm. Languages without one are only folded.
+STEMMERS: dict[str, str] = {
+    "ar": "arabic",
+    "ca": "catalan",
+    "cs": "czech",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "et": "estonian",
+    "eu": "basque",
+    "fa": "persian",
+    "fi": "finnish",
+    "fr": "french",
+    "ga": "irish",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "hy": "armenian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "nb": "norwegian",
+    "nl": "dutch",
+    "nn": "norwegian",
+    "no": "norwegian",
+    "pl": "polish",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+}
+
+# Words, including inner apostrophes and hyphens ("Haftar's", "al-Serraj", "80'erne").
+_WORD = re.compile(r"[^\W_](?:[^\W_]|['’\-](?=[^\W_]))*")
+_APOSTROPHE_OR_HYPHEN = re.compile(r"['’\-]")
+MAX_TERM_LENGTH = 64  # longer "words" are URLs or noise; not worth a term
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` in order, as written."""
+    return [m.group(0) for m in _WORD.finditer(text)]
+
+
+@lru_cache(maxsize=64)
+def _stemmer(language: str) -> Any:
+    algorithm = STEMMERS.get(language)
+    return snowballstemmer.stemmer(algorithm) if algorithm else None
+
+
+@lru_cache(maxsize=262_144)
+def normalise(word: str, language: str) -> str:
+    """One word as a search term: lower-cased, stemmed in ``language``, folded.
+
+    Stemming runs before folding because the Snowball rules expect the letters
+    of the language (German "ü", Danish "ø").
+    """
+    lowered = word.lower()
+    stemmer = _stemmer(language)
+    stemmed: str = stemmer.stemWord(lowered) if stemmer else lowered
+    folded = fold(stemmed)
+    return _APOSTROPHE_OR_HYPHEN.sub("", folded)
+
+
+def word_terms(word: str, language: str) -> list[str]:
+    """The terms one written word contributes: its normalised form, and for a
+    capitalised word also the form without a name inflection ("Gaddafis" ->
+    "gaddafi"), which the stemmer of the language may not remove."""
+    terms = [normalise(word, language)]
+    if word[:1].isupper():
+        terms.extend(
+            normalise(variant, language) for variant in inflection_variants(word, language)
+        )
+    return [t for t in dict.fromkeys(terms) if t and len(t) <= MAX_TERM_LENGTH]
+
+
+def text_terms(text: str, language: str) -> list[str]:
+    """The search terms of a text in a known language, in order (repeats kept for scoring)."""
+    language = (language or "und").lower()
+    return [term for word in words(text) for term in word_terms(word, language)]
+
+
+def document_search_text(
+    title: str | None, text: str, language: str, entity_names: Iterable[str] = ()
+) -> str:
+    """The value of the indexed ``search_text`` field: terms of title, text and the
+    canonical names of linked entities, space-separated."""
+    parts = [title or "", text, *entity_names]
+    return " ".join(term for part in parts for term in text_terms(part, language))
+
+
+def query_terms(query: str, languages: Iterable[str] | None = None) -> list[list[str]]:
+    """For each word of the query, its alternative terms: one per stemmer language.
+
+    With ``languages`` (e.g. from ``--lang``) only those stemmers are used, plus
+    the plain folded form, which matches articles in languages without a stemmer.
+    """
+    chosen = sorted(set(languages)) if languages else sorted(STEMMERS)
+    alternatives: list[list[str]] = []
+    for word in words(query):
+        forms: dict[str, None] = {}
+        for language in [*chosen, "und"]:
+            for term in word_terms(word, language):
+                forms[term] = None
+        if forms:
+            alternatives.append(list(forms))
+    return alternatives
