@@ -1,0 +1,596 @@
+"""Alerts in the pipeline: ``AssignStories``, ``RaiseAlerts``, and the delivery worker.
+
+The state that makes an alert "new" lives in Elasticsearch, never in a worker's
+memory: an alert's ``_id`` is hash(rule, story) and it is written with
+op_type=create, so a second copy of a story, a replay or a second worker gets
+409 and raises nothing. A created alert is then published to the alerts topic
+and marked ``queued``; an alert found unqueued (a crash between the two) is
+published again. Delivery to webhooks and the console is a separate worker with
+one consumer group per sink, committing only after the sink accepted (or the
+alert was dead-lettered), so a sink that is down delays only itself and loses
+nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import apache_beam as beam
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from connectors.elasticsearch import RETRYABLE_STATUS, client, ensure_index
+from connectors.kafka import ensure_topics
+from pipelines.settings import Settings
+from transforms.alerts import (
+    SINK_CONSOLE,
+    SINK_WEBHOOK,
+    Alert,
+    Sink,
+    Watchlist,
+    WatchlistError,
+    alert_headline,
+    load_watchlist,
+    raise_alerts,
+)
+from transforms.document import DeadLetter, Document, utc_now
+from transforms.stories import StoryCandidate, assign_stories, lookup_query
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTERS = "dead_letters"
+WATCHLIST_CHECK_S = 3.0
+LOOKUP_CHUNK = 100  # documents per story lookup: 4 wildcard clauses each, under max_clause_count
+MAX_BACKOFF_S = 30.0
+
+
+def _retrying(what: str, call: Callable[[], Any]) -> Any:
+    """Run ``call`` until Elasticsearch answers; an outage pauses instead of losing alerts."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except (TransportError, ApiError) as exc:
+            status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+            if isinstance(exc, ApiError) and status not in RETRYABLE_STATUS:
+                raise
+            attempt += 1
+            delay = min(MAX_BACKOFF_S, 0.25 * 2 ** min(attempt, 10))
+            log.warning("%s failed (%s); retrying in %.1f s", what, exc.__class__.__name__, delay)
+            time.sleep(delay)
+
+
+# --- The watchlist, reloaded when its file changes -------------------------------------------
+
+
+class WatchlistFile:
+    """The current watchlist, re-read when the file's mtime changes (checked every few seconds).
+
+    A broken edit keeps the rules that were working and logs why; a broken file at
+    start-up raises, so a bad deploy fails loudly.
+    """
+
+    def __init__(self, path: str = "", check_every_s: float = WATCHLIST_CHECK_S) -> None:
+        self.path = path
+        self.check_every_s = check_every_s
+        self._checked = 0.0
+        self._mtime = self._stat()
+        self._watchlist = load_watchlist(path or None)
+
+    def _stat(self) -> float:
+        from transforms.alerts import DEFAULT_WATCHLIST_FILE
+
+        try:
+            return Path(self.path or DEFAULT_WATCHLIST_FILE).stat().st_mtime_ns / 1e9
+        except OSError:
+            return -1.0
+
+    def current(self) -> Watchlist:
+        now = time.monotonic()
+        if now - self._checked >= self.check_every_s:
+            self._checked = now
+            mtime = self._stat()
+            if mtime != self._mtime:
+                try:
+                    self._watchlist = load_watchlist(self.path or None)
+                    log.info(
+                        "watchlist %s reloaded: %d rules", self.path, len(self._watchlist.rules)
+                    )
+                except WatchlistError as exc:
+                    log.error("watchlist edit ignored, keeping the previous rules: %s", exc)
+                self._mtime = mtime
+        return self._watchlist
+
+
+# --- The alert store: Elasticsearch (dedup) + the alerts topic (delivery queue) -------------
+
+
+def ensure_alerts(settings: Settings, es: Elasticsearch | None = None) -> str:
+    """The alerts alias and topic exist; returns the alias's write index."""
+    ensure_topics(settings.kafka_bootstrap, [settings.alerts_topic, settings.dlq_topic])
+    own = es is None
+    es = es or client(settings)
+    try:
+        return ensure_index(es, settings.alerts_alias, "alerts")
+    finally:
+        if own:
+            es.close()
+
+
+def alert_source(alert: Alert) -> dict[str, Any]:
+    source = alert.to_dict()
+    source["@timestamp"] = alert.alerted_at
+    source["queued"] = False
+    return source
+
+
+class AlertStore:
+    """Creates alerts once in Elasticsearch, then queues them on the alerts topic.
+
+    ``record`` returns the alerts that are new (raised now) and dead letters for
+    alerts Elasticsearch refused for good. Transient failures are retried.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from kafka import KafkaProducer
+
+        self.settings = settings
+        self.es = client(settings)
+        ensure_alerts(settings, self.es)
+        self.producer = KafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id="newsbeam-alerts",
+            acks="all",
+            linger_ms=0,
+            retries=10,
+            key_serializer=str.encode,
+            value_serializer=str.encode,
+        )
+
+    def close(self) -> None:
+        self.producer.close(timeout=30)
+        self.es.close()
+
+    def record(self, alerts: Sequence[Alert]) -> tuple[list[Alert], list[Alert], list[DeadLetter]]:
+        """Returns (raised now, already raised before, refused)."""
+        alias = self.settings.alerts_alias
+        alerts = list({a.id: a for a in alerts}.values())
+        if not alerts:
+            return [], [], []
+        # Older (rolled-over) indices behind the alias: a fixed _id only dedups within one index.
+        found = _retrying(
+            "alert lookup",
+            lambda: self.es.search(
+                index=alias,
+                query={"ids": {"values": [a.id for a in alerts]}},
+                source_includes=["queued"],
+                size=len(alerts),
+            ),
+        )
+        existing = {
+            h["_id"]: (h["_index"], h["_source"].get("queued")) for h in found["hits"]["hits"]
+        }
+        fresh: list[Alert] = []
+        raised: list[Alert] = []
+        duplicates: list[Alert] = []
+        to_queue: list[tuple[str, Alert]] = []  # (concrete index, alert)
+        for alert in alerts:
+            if alert.id not in existing:
+                fresh.append(alert)
+            elif existing[alert.id][1]:
+                duplicates.append(alert)
+            else:
+                to_queue.append((existing[alert.id][0], alert))  # created, never queued
+        refused: list[DeadLetter] = []
+        if fresh:
+            operations: list[dict[str, Any]] = []
+            for alert in fresh:
+                operations.append({"create": {"_index": alias, "_id": alert.id}})
+                operations.append(alert_source(alert))
+            response = _retrying("alert create", lambda: self.es.bulk(operations=operations))
+            for alert, item in zip(fresh, response["items"], strict=True):
+                result = item["create"]
+                status = result.get("status", 500)
+                if status < 300:
+                    raised.append(alert)
+                    to_queue.append((result["_index"], alert))
+                elif status == 409:
+                    got = _retrying(
+                        "alert get",
+                        functools.partial(
+                            self.es.get,
+                            index=result["_index"],
+                            id=result["_id"],
+                            source_includes=["queued"],
+                        ),
+                    )
+                    if got["_source"].get("queued"):
+                        duplicates.append(alert)
+                    else:
+                        to_queue.append((result["_index"], alert))
+                else:
+                    error = result.get("error", {})
+                    refused.append(
+                        DeadLetter(
+                            stage="alerts",
+                            reason=str(error.get("type", f"http_{status}")),
+                            message=str(error.get("reason", "Elasticsearch refused the alert")),
+                            origin=alert.origin,
+                            document_id=alert.document_id,
+                            document={"alert": alert.to_dict()},
+                        )
+                    )
+        if to_queue:
+            self._queue(to_queue)
+        return raised, duplicates, refused
+
+    def _queue(self, items: Sequence[tuple[str, Alert]]) -> None:
+        for _, alert in items:
+            self.producer.send(
+                self.settings.alerts_topic, key=alert.story_id, value=alert.to_json()
+            )
+        self.producer.flush(timeout=120)
+        at = utc_now()
+        operations: list[dict[str, Any]] = []
+        for index, alert in items:
+            operations.append({"update": {"_index": index, "_id": alert.id}})
+            operations.append({"doc": {"queued": True, "queued_at": at}})
+        _retrying("alert mark queued", lambda: self.es.bulk(operations=operations))
+
+
+# --- Beam: stories ------------------------------------------------------------------------------
+
+
+def find_story_candidates(
+    es: Elasticsearch, alias: str, docs: Sequence[Document]
+) -> list[StoryCandidate]:
+    """Indexed articles that could be copies of ``docs`` (or are ``docs``, on a replay)."""
+    candidates: list[StoryCandidate] = []
+    for start in range(0, len(docs), LOOKUP_CHUNK):
+        query = lookup_query(docs[start : start + LOOKUP_CHUNK])
+        if query is None:
+            continue
+        response = _retrying(
+            "story lookup",
+            functools.partial(
+                es.search,
+                index=alias,
+                query=query,
+                size=1000,
+                source_includes=["id", "story", "fingerprint", "language", "@timestamp"],
+                ignore_unavailable=True,
+                allow_no_indices=True,
+            ),
+        )
+        candidates.extend(
+            StoryCandidate.from_source(h["_source"]) for h in response["hits"]["hits"]
+        )
+    return candidates
+
+
+class _AssignStories(beam.DoFn):  # type: ignore[misc]
+    """Buffers a bundle, looks up earlier copies once, emits each document with its story."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._buffer: list[tuple[Any, Document]] = []
+
+    def setup(self) -> None:
+        self._es = client(self._settings)
+
+    def process(self, element: tuple[Any, Document]) -> Iterator[tuple[Any, Document]]:
+        self._buffer.append(element)
+        if len(self._buffer) >= self._settings.bulk_size:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        from apache_beam.transforms.window import GlobalWindow
+        from apache_beam.utils.windowed_value import WindowedValue
+
+        for output in self._flush():
+            yield WindowedValue(output, 0, [GlobalWindow()])
+
+    def teardown(self) -> None:
+        self._es.close()
+
+    def _flush(self) -> Iterator[tuple[Any, Document]]:
+        pending, self._buffer = self._buffer, []
+        if not pending:
+            return
+        docs = [doc for _, doc in pending]
+        alias = self._settings.articles_alias
+        # Articles of the previous bundle must be searchable before we look for copies of them.
+        _retrying(
+            "articles refresh",
+            lambda: self._es.indices.refresh(
+                index=alias, ignore_unavailable=True, allow_no_indices=True
+            ),
+        )
+        earlier = find_story_candidates(self._es, alias, docs)
+        for (ack, _), doc in zip(pending, assign_stories(docs, earlier), strict=True):
+            yield ack, doc
+
+
+class AssignStories(beam.PTransform):  # type: ignore[misc]
+    """Sets ``story_id`` on ``(ack, Document)``: copies of earlier articles join their story."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._fn = _AssignStories(settings)
+
+    def expand(self, docs: Any) -> Any:
+        return docs | "Assign" >> beam.ParDo(self._fn)
+
+
+# --- Beam: alerts -------------------------------------------------------------------------------
+
+
+class _RaiseAlerts(beam.DoFn):  # type: ignore[misc]
+    """Evaluates the watchlist per document; creates and queues the bundle's alerts at its end.
+
+    Documents are passed on only after their alerts are durable, so the articles
+    sink, and with it the offset commit, waits for the alerts.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._docs: list[tuple[Any, Document]] = []
+        self._alerts: list[tuple[Any, Alert]] = []
+        self._raised = beam.metrics.Metrics.counter("alerts", "raised")
+        self._duplicates = beam.metrics.Metrics.counter("alerts", "already_raised")
+
+    def setup(self) -> None:
+        self._watchlist = WatchlistFile(self._settings.watchlist_file)
+        self._store = AlertStore(self._settings)
+
+    def process(self, element: tuple[Any, Document]) -> Iterator[Any]:
+        ack, doc = element
+        try:
+            self._alerts.extend(
+                (ack, alert) for alert in raise_alerts(self._watchlist.current(), doc)
+            )
+        except Exception as exc:  # noqa: BLE001 - a rule bug is recorded, the article still indexed
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                (
+                    ack,
+                    DeadLetter(
+                        stage="alerts",
+                        reason="rule_error",
+                        message=f"{exc.__class__.__name__}: {exc}",
+                        origin=doc.origin,
+                        document_id=doc.id,
+                        document=doc.as_raw().to_dict(),
+                    ),
+                ),
+            )
+        self._docs.append(element)
+        if len(self._docs) >= self._settings.bulk_size:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        from apache_beam.transforms.window import GlobalWindow
+        from apache_beam.utils.windowed_value import WindowedValue
+
+        for output in self._flush():
+            yield WindowedValue(output, 0, [GlobalWindow()])
+
+    def teardown(self) -> None:
+        self._store.close()
+
+    def _flush(self) -> Iterator[Any]:
+        docs, self._docs = self._docs, []
+        alerts, self._alerts = self._alerts, []
+        if alerts:
+            acks = {alert.id: ack for ack, alert in alerts}
+            raised, duplicates, refused = self._store.record([alert for _, alert in alerts])
+            self._raised.inc(len(raised))
+            self._duplicates.inc(len(duplicates))
+            for alert in raised:
+                log.info("ALERT %s (story %s)", alert_headline(alert), alert.story_id)
+            for letter in refused:
+                alert_id = letter.document["alert"]["id"] if letter.document else ""
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, (acks[alert_id], letter))
+        yield from docs
+
+
+class RaiseAlerts(beam.PTransform):  # type: ignore[misc]
+    """Watchlist rules over ``(ack, Document)``; alerts created once per rule per story.
+
+    Returns ``.docs`` (every document, after its alerts are stored and queued) and
+    ``.dead_letters`` (``(ack, DeadLetter)`` for rule errors and refused alerts).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._fn = _RaiseAlerts(settings)
+
+    def expand(self, docs: Any) -> Any:
+        return docs | "Raise" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="docs")
+
+
+# --- Delivery: one consumer group per sink ------------------------------------------------------
+
+
+def delivery_group(settings: Settings, sink: Sink) -> str:
+    return f"{settings.consumer_group}-deliver-{sink.key}"
+
+
+def format_alert(alert: Alert, copies: int | None = None) -> str:
+    """The console form: headline, snippet, story and (when known) how many copies it has."""
+    story = f"story {alert.story_id}"
+    if copies is not None:
+        story += f" ({copies} article{'s' if copies != 1 else ''})"
+    return (
+        f"{alert.alerted_at} {alert_headline(alert)}\n"
+        f"    {alert.snippet}\n"
+        f"    {alert.url or alert.origin} · published {alert.published or '?'} · {story}"
+    )
+
+
+def story_sizes(es: Elasticsearch, alias: str, story_ids: Iterable[str]) -> dict[str, int]:
+    """How many indexed articles each story has now (copies are counted at read time)."""
+    ids = sorted(set(story_ids))
+    if not ids:
+        return {}
+    response = es.search(
+        index=alias,
+        size=0,
+        query={"terms": {"story.id": ids}},
+        aggs={"stories": {"terms": {"field": "story.id", "size": len(ids)}}},
+        ignore_unavailable=True,
+        allow_no_indices=True,
+    )
+    buckets = (response.get("aggregations") or {}).get("stories", {}).get("buckets", [])
+    sizes = {b["key"]: int(b["doc_count"]) for b in buckets}
+    return {i: sizes.get(i, 0) for i in ids}
+
+
+class SinkWorker(threading.Thread):
+    """Delivers the alerts topic to one sink, committing after each accepted (or dead) alert."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sink: Sink,
+        stop: threading.Event,
+        out: TextIO = sys.stdout,
+        retry_budget_s: float = 300.0,
+        on_delivered: Callable[[Sink, Alert], None] | None = None,
+    ) -> None:
+        super().__init__(name=f"deliver-{sink.key}", daemon=True)
+        from connectors.webhook import WebhookSender
+
+        self.settings = settings
+        self.sink = sink
+        self.stop = stop
+        self.out = out
+        self.sender = WebhookSender(retry_budget_s=retry_budget_s, stop=stop)
+        self.on_delivered = on_delivered
+        self.delivered = 0
+        self.dead_lettered = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            self.error = exc
+            log.exception("delivery to %s stopped", self.sink.key)
+
+    def _run(self) -> None:
+        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+        from kafka.structs import OffsetAndMetadata
+
+        consumer = KafkaConsumer(
+            self.settings.alerts_topic,
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=delivery_group(self.settings, self.sink),
+            client_id=f"newsbeam-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=50,
+            max_poll_interval_ms=max(300_000, int(self.sender.retry_budget_s * 2000)),
+        )
+        producer = KafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
+        try:
+            while not self.stop.is_set():
+                batches = consumer.poll(timeout_ms=200)
+                for tp, records in batches.items():
+                    for record in records:
+                        if not self._handle(record.value, producer):
+                            # Stopped mid-retry: seek back so nothing after it is skipped.
+                            consumer.seek(tp, record.offset)
+                            return
+                        consumer.commit(
+                            {
+                                TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(
+                                    record.offset + 1, "", -1
+                                )
+                            }
+                        )
+        finally:
+            consumer.close(autocommit=False)
+            producer.close(timeout=10)
+
+    def _handle(self, value: bytes, producer: Any) -> bool:
+        """Deliver one record; False when stopped before it was delivered or dead-lettered."""
+        from connectors.webhook import WebhookError
+
+        try:
+            alert = Alert.from_json(value)
+        except (ValueError, TypeError, KeyError) as exc:
+            self._dead_letter(producer, "bad_alert", f"not an alert: {exc}", None)
+            return True
+        if self.sink.key not in {s.get("key") for s in alert.sinks}:
+            return True
+        try:
+            if self.sink.kind == SINK_CONSOLE:
+                print(format_alert(alert), file=self.out, flush=True)
+            elif self.sink.kind == SINK_WEBHOOK:
+                self.sender.deliver(self.sink, alert)
+        except WebhookError as exc:
+            if self.stop.is_set():
+                return False
+            self._dead_letter(producer, exc.reason, exc.message, alert)
+            return True
+        self.delivered += 1
+        if self.on_delivered:
+            self.on_delivered(self.sink, alert)
+        return True
+
+    def _dead_letter(self, producer: Any, reason: str, message: str, alert: Alert | None) -> None:
+        letter = DeadLetter(
+            stage=f"deliver:{self.sink.key}",
+            reason=reason,
+            message=message,
+            origin=alert.url or alert.origin if alert else self.settings.alerts_topic,
+            document_id=alert.document_id if alert else None,
+            document={"alert": alert.to_dict(), "sink": self.sink.to_dict()} if alert else None,
+        )
+        producer.send(
+            self.settings.dlq_topic,
+            key=(alert.id if alert else "alert").encode(),
+            value=letter.to_json().encode(),
+        )
+        producer.flush(timeout=60)
+        self.dead_lettered += 1
+        log.error(
+            "alert %s not delivered to %s: %s", alert.id if alert else "?", self.sink.key, message
+        )
+
+
+def deliver_alerts(
+    settings: Settings,
+    stop: threading.Event,
+    out: TextIO = sys.stdout,
+    retry_budget_s: float = 300.0,
+    on_delivered: Callable[[Sink, Alert], None] | None = None,
+) -> list[SinkWorker]:
+    """Deliver until ``stop`` is set: one worker per sink named in the watchlist.
+
+    The watchlist is re-read every few seconds; a sink that appears gets its
+    worker (and consumer group) then. Returns the workers, stopped.
+    """
+    ensure_topics(settings.kafka_bootstrap, [settings.alerts_topic, settings.dlq_topic])
+    watchlist = WatchlistFile(settings.watchlist_file)
+    workers: dict[str, SinkWorker] = {}
+    while True:
+        for rule in watchlist.current().rules:
+            for sink in rule.sinks:
+                if sink.key not in workers:
+                    worker = SinkWorker(settings, sink, stop, out, retry_budget_s, on_delivered)
+                    workers[sink.key] = worker
+                    worker.start()
+                    log.info("delivering alerts to %s (%s)", sink.key, sink.url or "stdout")
+        if stop.wait(1.0):
+            break
+    for worker in workers.values():
+        worker.join(timeout=30)
+    return list(workers.values())

@@ -1,0 +1,153 @@
+"""Group near-duplicate articles into stories: ``assign_stories(docs, earlier)``.
+
+A syndicated copy, the same article under another URL, or a lightly edited
+version shares its first article's ``story_id``, so a watchlist rule fires once
+per story. Candidates come from the articles index (same content hash, or a
+shared SimHash band) and from the documents of the same bundle; the real
+Hamming distance decides. Articles in different languages are never one story:
+a translation is another article about the event, and it alerts.
+
+Pure: the Beam layer (``pipelines/alerting.py``) fetches the candidates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from transforms.document import Document
+from transforms.fingerprint import simhash_distance
+
+SIMHASH_HEX_DIGITS = 16
+STORY_BANDS = 4  # 16-bit bands: a copy within 3 bits shares at least one band exactly
+STORY_MAX_DISTANCE = 3
+
+
+@dataclass(frozen=True)
+class StoryCandidate:
+    """An article already seen, as much of it as grouping needs."""
+
+    document_id: str
+    story_id: str
+    content_hash: str | None
+    simhash: str | None
+    language: str = "und"
+    received_at: str = ""
+
+    @classmethod
+    def of(cls, doc: Document) -> StoryCandidate:
+        return cls(
+            document_id=doc.id,
+            story_id=doc.story_id or doc.id,
+            content_hash=doc.fingerprint.content_hash if doc.fingerprint else None,
+            simhash=doc.fingerprint.simhash if doc.fingerprint else None,
+            language=doc.language,
+            received_at=doc.received_at,
+        )
+
+    @classmethod
+    def from_source(cls, source: dict[str, Any]) -> StoryCandidate:
+        """From an indexed article (``connectors.elasticsearch.article_source``)."""
+        fp = source.get("fingerprint") or {}
+        return cls(
+            document_id=str(source["id"]),
+            story_id=str((source.get("story") or {}).get("id") or source["id"]),
+            content_hash=fp.get("content_hash"),
+            simhash=fp.get("simhash"),
+            language=source.get("language") or "und",
+            received_at=source.get("@timestamp") or "",
+        )
+
+
+def band_patterns(simhash: str, bands: int = STORY_BANDS) -> list[str]:
+    """Wildcard patterns matching any 64-bit hex SimHash that shares one band with ``simhash``.
+
+    The articles mapping indexes the SimHash as one keyword, so a band is a
+    position-anchored wildcard ("????1a2b*") rather than a term of its own.
+    """
+    width = SIMHASH_HEX_DIGITS // bands
+    return ["?" * (i * width) + simhash[i * width : (i + 1) * width] + "*" for i in range(bands)]
+
+
+def lookup_query(docs: Sequence[Document]) -> dict[str, Any] | None:
+    """An Elasticsearch query for every indexed article that could share a story with ``docs``.
+
+    Also finds the documents themselves, so a replay keeps the story it was given.
+    """
+    should: list[dict[str, Any]] = [{"terms": {"id": sorted({d.id for d in docs})}}]
+    hashes = sorted({d.fingerprint.content_hash for d in docs if d.fingerprint})
+    if hashes:
+        should.append({"terms": {"fingerprint.content_hash": hashes}})
+    for simhash in sorted({d.fingerprint.simhash for d in docs if d.fingerprint}):
+        if len(simhash) == SIMHASH_HEX_DIGITS:
+            should.extend(
+                {"wildcard": {"fingerprint.simhash": {"value": p}}} for p in band_patterns(simhash)
+            )
+    if not docs:
+        return None
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def same_story(
+    doc: Document, other: StoryCandidate, max_distance: int = STORY_MAX_DISTANCE
+) -> bool:
+    """Is ``other`` a copy of ``doc``: same text, or near text in the same language?"""
+    if doc.fingerprint is None:
+        return False
+    known = {doc.language, other.language} - {"und"}
+    if len(known) > 1:
+        return False
+    if other.content_hash and other.content_hash == doc.fingerprint.content_hash:
+        return True
+    if not other.simhash:
+        return False
+    return simhash_distance(doc.fingerprint.simhash, other.simhash) <= max_distance
+
+
+def story_for(
+    doc: Document,
+    candidates: Iterable[StoryCandidate],
+    max_distance: int = STORY_MAX_DISTANCE,
+) -> str:
+    """The story ``doc`` belongs to: its own earlier one, else its nearest copy's, else its id.
+
+    Ties go to the earliest article, then the smallest story id, so every worker
+    and every replay picks the same story.
+    """
+    best: tuple[int, str, str] | None = None
+    for other in candidates:
+        if other.document_id == doc.id:
+            return other.story_id  # indexed before: keep its story across replays
+        if doc.fingerprint is None or not same_story(doc, other, max_distance):
+            continue
+        if other.content_hash == doc.fingerprint.content_hash or not other.simhash:
+            distance = 0
+        else:
+            distance = simhash_distance(doc.fingerprint.simhash, other.simhash)
+        rank = (distance, other.received_at or "~", other.story_id)
+        if best is None or rank < best:
+            best = rank
+    return best[2] if best else doc.id
+
+
+def assign_stories(
+    docs: Sequence[Document],
+    earlier: Iterable[StoryCandidate],
+    max_distance: int = STORY_MAX_DISTANCE,
+) -> list[Document]:
+    """Set ``story_id`` on each of ``docs``: copies of indexed articles or of one another.
+
+    Documents of one bundle are taken in arrival order, so the first of two
+    copies in the same bundle starts the story and the second joins it.
+    """
+    seen = list(earlier)
+    out: dict[int, Document] = {}
+    order = sorted(range(len(docs)), key=lambda i: (docs[i].received_at, docs[i].id))
+    for i in order:
+        doc = docs[i]
+        placed = dataclasses.replace(doc, story_id=story_for(doc, seen, max_distance))
+        out[i] = placed
+        seen.append(StoryCandidate.of(placed))
+    return [out[i] for i in range(len(docs))]
