@@ -280,7 +280,7 @@ def _wait_healthy(pending: list[_Pending], timeout_s: float) -> None:
                 _stop_service(service)
             elif time.monotonic() > deadline:
                 message = _failure(
-                    service, f"was not healthy after {timeout_s:.0f} s (last check: {detail})"
+                    service, f"was not healthy after {timeout_s:g} s (last check: {detail})"
                 )
                 if item.fresh:
                     _stop_service(service)
