@@ -58,6 +58,26 @@ _JRC_TYPES = {"P": "PER", "O": "ORG", "L": "LOC", "G": "LOC", "T": "MISC", "E": 
 # A word: letters/digits joined by inner apostrophes or hyphens; or a dotted abbreviation (U.S.).
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W_](?:[^\W_]|['’\-](?=[^\W_]))*")
 _SENTENCE_END = frozenset(".!?:;\n•*")
+
+
+def _char_class(predicate: Any) -> str:
+    """A regex character class, as ranges, of the BMP characters where predicate holds."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF or not predicate(chr(code)):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+
+
+# Where a name can start: an upper-case letter, or a letter of a script without case (Arabic).
+_NAME_START = _char_class(lambda c: c.isupper() or c.istitle() or (c.isalpha() and not c.islower()))
 _OPENERS = " \t\u00a0\"'“‘«„([-–—"
 
 
@@ -106,6 +126,8 @@ class Lexicon:
     loc_words: frozenset[str]
     connectors: frozenset[str]
     adjective_endings: tuple[str, ...]
+    # Only the tokens a name can be made of: capitalised words, "al-Serraj", connectors.
+    name_token: re.Pattern[str]
 
     def is_adjective(self, word: str) -> bool:
         """A derived adjective or demonym ("Libyan"): not a typo of the name it derives from."""
@@ -128,14 +150,23 @@ def default_lexicon() -> Lexicon:
         return frozenset(fold(str(w)) for w in words)
 
     common = {str(lang): folded(words) for lang, words in data["common_words"].items()}
+    connectors = folded(data["connectors"]) | {str(w) for w in data["connectors"]}
+    rest_of_word = r"(?:[^\W_]|['’\-](?=[^\W_]))*"
+    # Connectors ("for", "al", "von der") are found in the gaps instead: an alternation of
+    # them here would be tried at every word and double the tokenising time.
+    name_token = re.compile(
+        rf"\b(?:[{_NAME_START}](?:\.[{_NAME_START}])+\."  # U.S., U.N.
+        rf"|[{_NAME_START}]{rest_of_word})"  # Haftar, Saoedi-Arabië, FN's
+    )
     return Lexicon(
         common_words=common,
         all_common_words=frozenset().union(*common.values()),
         titles=folded(data["titles"]),
         org_words=folded(data["org_words"]),
         loc_words=folded(data["loc_words"]),
-        connectors=folded(data["connectors"]),
+        connectors=connectors,
         adjective_endings=tuple(sorted(folded(data["adjective_endings"]), key=len)),
+        name_token=name_token,
     )
 
 
@@ -369,43 +400,61 @@ def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
 # --------------------------------------------------------------------------- tokens
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Token:
     start: int
     end: int
     text: str
     capitalised: bool  # has an upper-case letter: "Haftar", "al-Serraj", "LNA"
     joined_to_next: bool  # only spaces between this and the next token
-    sentence_initial: bool
 
 
-def _tokenize(text: str) -> list[_Token]:
-    spans: list[tuple[int, int]] = []
-    for match in _TOKEN.finditer(text):
-        start, end = match.span()
-        elided = ELISION.match(text, start, end)
-        if elided:
-            start = elided.end()
-        spans.append((start, end))
+def _tokenize(text: str, lexicon: Lexicon) -> list[_Token]:
+    """The name-like tokens of the text; lower-case words only show as gaps between them.
+
+    Connectors right before a name ("Institut for Internationale", "al Qaida") are
+    kept as tokens, so multi-word names can span them.
+    """
     tokens: list[_Token] = []
-    for i, (start, end) in enumerate(spans):
-        word = text[start:end]
-        if i + 1 < len(spans):
-            gap = text[end : spans[i + 1][0]]
-            joined = gap.strip(" \u00a0\t") == "" and len(gap) <= 3
-        else:
-            joined = False
-        tokens.append(
-            _Token(
-                start=start,
-                end=end,
-                text=word,
-                capitalised=word != word.lower(),
-                joined_to_next=joined,
-                sentence_initial=_sentence_initial(text, start),
-            )
-        )
+    previous_end = 0
+    for match in lexicon.name_token.finditer(text):
+        start, end = match.span()
+        word = match.group(0)
+        if "'" in word[:5] or "’" in word[:5]:
+            elided = ELISION.match(word)
+            if elided:
+                start += elided.end()
+                word = word[elided.end() :]
+        elif start > 1 and text[start - 1] == "-":
+            start, word = _glued_particle(text, start, word, previous_end)
+        gap_start = start
+        connectors: list[_Token] = []
+        while gap_start - previous_end > 2 and text[gap_start - 1] == " ":
+            space = text.rfind(" ", max(previous_end, gap_start - 8), gap_start - 1)
+            before = text[space + 1 : gap_start - 1]
+            if space < 0 and previous_end > 0 or before not in lexicon.connectors:
+                break
+            connectors.append(_Token(space + 1, gap_start - 1, before, False, True))
+            gap_start = space + 1
+            if len(connectors) == 2:
+                break
+        if tokens:
+            gap = text[tokens[-1].end : gap_start]
+            tokens[-1].joined_to_next = len(gap) <= 3 and not gap.strip(" \u00a0\t")
+        tokens.extend(reversed(connectors))
+        tokens.append(_Token(start, end, word, not word.islower(), False))
+        previous_end = end
     return tokens
+
+
+def _glued_particle(text: str, start: int, word: str, floor: int) -> tuple[int, str]:
+    """Extend "Serraj" to "al-Serraj" when a short lower-case particle is glued before it."""
+    i = start - 1
+    while i - 1 >= floor and start - i <= 5 and text[i - 1].isalpha() and text[i - 1].islower():
+        i -= 1
+    if i < start - 1 and (i == 0 or not text[i - 1].isalnum()):
+        return i, text[i:start] + word
+    return start, word
 
 
 def _sentence_initial(text: str, start: int) -> bool:
@@ -435,10 +484,10 @@ class RuleBasedRecognizer:
     lexicon: Lexicon
 
     def __call__(self, text: str, language: str) -> list[Candidate]:
-        tokens = _tokenize(text)
+        tokens = _tokenize(text, self.lexicon)
         taken = [False] * len(tokens)
         found = self._gazetteer(tokens, taken, language)
-        found.extend(self._proper_names(tokens, taken, language))
+        found.extend(self._proper_names(text, tokens, taken, language))
         return found
 
     def _gazetteer(self, tokens: list[_Token], taken: list[bool], language: str) -> list[Candidate]:
@@ -490,7 +539,7 @@ class RuleBasedRecognizer:
         return found
 
     def _proper_names(
-        self, tokens: list[_Token], taken: list[bool], language: str
+        self, text: str, tokens: list[_Token], taken: list[bool], language: str
     ) -> Iterator[Candidate]:
         lex = self.lexicon
         i = 0
@@ -528,7 +577,7 @@ class RuleBasedRecognizer:
             if first > last:
                 continue
             span = tokens[first : last + 1]
-            if len(span) == 1 and (span[0].sentence_initial or language == "de"):
+            if len(span) == 1 and (language == "de" or _sentence_initial(text, span[0].start)):
                 continue  # a lone capitalised word there says nothing about names
             after_title = first > 0 and fold(tokens[first - 1].text) in lex.titles
             head = span[-1]
@@ -614,7 +663,8 @@ def link_candidates(
             words = _TOKEN.findall(text, cand.start, cand.end)
             if words:
                 surnames.setdefault(skeleton(words[-1]), cand.entity_id)
-    evidence = {eid: kb.head_skeletons(eid) for eid in confident}
+    heads = [(h, eid) for eid in sorted(confident) for h in kb.head_skeletons(eid)]
+    evidence = ([h for h, _ in heads], [eid for _, eid in heads])
 
     mentions: list[Mention] = []
     for cand in resolved:
@@ -640,7 +690,7 @@ def _link_by_context(
     kb: KnowledgeBase,
     lexicon: Lexicon,
     surnames: dict[str, str],
-    evidence: dict[str, set[str]],
+    evidence: tuple[list[str], list[str]],
 ) -> str | None:
     words = _TOKEN.findall(text, cand.start, cand.end)
     if len(words) != 1:
@@ -654,13 +704,11 @@ def _link_by_context(
     if len(shape) < MIN_FUZZY_LENGTH:
         return None
     allowed = 1 if len(shape) <= 7 else 2
-    supported = [
-        eid
-        for eid, heads in evidence.items()
-        if any(Levenshtein.distance(shape, h, score_cutoff=allowed) <= allowed for h in heads)
-    ]
-    if supported:
-        return sorted(supported)[0]
+    heads, owners = evidence
+    if heads:
+        near = process.extractOne(shape, heads, scorer=Levenshtein.distance, score_cutoff=allowed)
+        if near is not None:
+            return owners[near[2]]
     # No evidence in the document: only a long, capitalised word in name position,
     # one edit away from a single entity.
     if len(shape) < MIN_UNSUPPORTED_FUZZY_LENGTH or _sentence_initial(text, cand.start):

@@ -68,6 +68,7 @@ _DOUBLE = re.compile(r"(.)\1+")
 _TRAILING_VOWELS = re.compile(r"(?<=....)[aeiou]+$")
 
 
+@lru_cache(maxsize=262_144)
 def fold(text: str) -> str:
     """Lower-case, strip diacritics, unify apostrophes and hyphens."""
     lowered = text.lower().translate(_LETTER_MAP)
