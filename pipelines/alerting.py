@@ -14,6 +14,7 @@ nothing.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 import threading
@@ -32,6 +33,7 @@ from transforms.alerts import (
     SINK_CONSOLE,
     SINK_WEBHOOK,
     Alert,
+    AlertRule,
     Sink,
     Watchlist,
     WatchlistError,
@@ -39,7 +41,7 @@ from transforms.alerts import (
     load_watchlist,
     raise_alerts,
 )
-from transforms.document import DeadLetter, Document, utc_now
+from transforms.document import DeadLetter, Document, Mention, utc_now
 from transforms.stories import StoryCandidate, assign_stories, lookup_query
 
 log = logging.getLogger(__name__)
@@ -594,3 +596,166 @@ def deliver_alerts(
     for worker in workers.values():
         worker.join(timeout=30)
     return list(workers.values())
+
+
+# --- Retroactive alerting ---------------------------------------------------------------------
+
+
+def document_from_article(source: dict[str, Any]) -> Document:
+    """An indexed article back as a ``Document``, as far as rule evaluation needs it."""
+    kinds = {
+        e.get("canonical"): (e.get("type") or "MISC", e.get("id"))
+        for e in source.get("entities") or []
+        if e.get("canonical")
+    }
+    mentions = [
+        Mention(
+            text=m["text"],
+            label=kinds.get(m.get("canonical"), ("MISC", None))[0],
+            start=int(m["start"]),
+            end=int(m["end"]),
+            canonical=m.get("canonical"),
+            entity_id=kinds.get(m.get("canonical"), ("MISC", None))[1],
+        )
+        for m in source.get("mentions") or []
+    ]
+    return Document(
+        id=str(source["id"]),
+        origin=str(source.get("origin") or ""),
+        content="",
+        url=source.get("url"),
+        received_at=str(source.get("@timestamp") or utc_now()),
+        source=(source.get("source") or {}).get("name"),
+        title=source.get("title"),
+        published=source.get("published"),
+        text=source.get("text") or "",
+        language=source.get("language") or "und",
+        entities=mentions,
+        story_id=(source.get("story") or {}).get("id"),
+    )
+
+
+def backfill_query(rule: AlertRule) -> dict[str, Any]:
+    """The articles a rule could fire on; the rule itself then decides, as in the pipeline."""
+    if rule.entity:
+        match: dict[str, Any] = {
+            "bool": {
+                "should": [
+                    {"term": {"entities.canonical": rule.entity}},
+                    {"term": {"entities.id": rule.entity}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+    else:
+        match = {
+            "bool": {
+                "should": [{"match_phrase": {"text": phrase}} for phrase in rule.query],
+                "minimum_should_match": 1,
+            }
+        }
+    filters: list[dict[str, Any]] = [match]
+    if rule.languages:
+        filters.append({"terms": {"language": sorted(rule.languages)}})
+    return {"bool": {"filter": filters}}
+
+
+def backfill(
+    settings: Settings, rule_name: str, out: TextIO = sys.stdout, page_size: int = 500
+) -> tuple[int, int]:
+    """Evaluate one rule over everything indexed; alerts are still once per story.
+
+    Returns (alerts raised, stories that had already alerted).
+    """
+    rule = load_watchlist(settings.watchlist_file or None).rule(rule_name)
+    store = AlertStore(settings)
+    raised_total = duplicate_total = 0
+    try:
+        es = store.es
+        es.indices.refresh(index=settings.articles_alias, ignore_unavailable=True)
+        after: list[Any] | None = None
+        while True:
+            page = es.search(
+                index=settings.articles_alias,
+                query=backfill_query(rule),
+                size=page_size,
+                sort=[{"@timestamp": "asc"}, {"id": "asc"}],
+                search_after=after,
+                source_excludes=["boilerplate", "search_text"],
+            )["hits"]["hits"]
+            if not page:
+                break
+            after = page[-1]["sort"]
+            alerts = [
+                alert
+                for hit in page
+                for alert in raise_alerts([rule], document_from_article(hit["_source"]))
+            ]
+            raised, duplicates, refused = store.record(alerts)
+            raised_total += len(raised)
+            duplicate_total += len(duplicates)
+            for alert in raised:
+                print(format_alert(alert), file=out)
+            for letter in refused:
+                print(f"refused: {letter.reason}: {letter.message}", file=out)
+    finally:
+        store.close()
+    print(
+        f"backfill of {rule.name!r}: {raised_total} alerts raised, "
+        f"{duplicate_total} stories had already alerted",
+        file=out,
+    )
+    return raised_total, duplicate_total
+
+
+def tail_alerts(
+    settings: Settings,
+    stop: threading.Event,
+    out: TextIO = sys.stdout,
+    from_beginning: bool = False,
+    as_json: bool = False,
+) -> int:
+    """Print alerts from the alerts topic as they arrive, with each story's size now."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    ensure_topics(settings.kafka_bootstrap, [settings.alerts_topic])
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        client_id="newsbeam-alerts-tail",
+        enable_auto_commit=False,
+    )
+    es = client(settings)
+    shown = 0
+    try:
+        partitions = [
+            TopicPartition(settings.alerts_topic, p)
+            for p in sorted(consumer.partitions_for_topic(settings.alerts_topic) or ())
+        ]
+        consumer.assign(partitions)
+        if from_beginning:
+            consumer.seek_to_beginning(*partitions)
+        else:
+            consumer.seek_to_end(*partitions)
+        while not stop.is_set():
+            records = [r for batch in consumer.poll(timeout_ms=500).values() for r in batch]
+            alerts = []
+            for record in records:
+                try:
+                    alerts.append(Alert.from_json(record.value))
+                except (ValueError, TypeError, KeyError):
+                    print(f"(not an alert at offset {record.offset})", file=out)
+            if not alerts:
+                continue
+            sizes = story_sizes(es, settings.articles_alias, (a.story_id for a in alerts))
+            for alert in alerts:
+                if as_json:
+                    body = alert.to_dict() | {"story_articles": sizes.get(alert.story_id)}
+                    print(json.dumps(body, ensure_ascii=False), file=out, flush=True)
+                else:
+                    print(format_alert(alert, sizes.get(alert.story_id)), file=out, flush=True)
+                shown += 1
+    finally:
+        consumer.close()
+        es.close()
+    return shown

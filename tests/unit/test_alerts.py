@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,16 +30,16 @@ GERMAN = (
 )
 
 
-def _doc(text: str, mentions: list[tuple[str, str | None]], **fields: object) -> Document:
-    entities = []
+def _doc(text: str, mentions: list[tuple[str, str | None]], **fields: Any) -> Document:
+    entities: list[Mention] = []
     for surface, canonical in mentions:
         start = text.index(surface, entities[-1].end if entities else 0)
         entities.append(Mention(surface, "PER", start, start + len(surface), canonical))
-    values: dict[str, object] = {"language": "de", "title": "Vormarsch", "source": "Die Zeit"}
+    values: dict[str, Any] = {"language": "de", "title": "Vormarsch", "source": "Die Zeit"}
     values.update(fields)
     return Document(
         id="doc1", origin="de.txt", content=text, text=text, entities=entities, **values
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_packaged_watchlist_watches_khalifa_haftar() -> None:
@@ -67,14 +69,14 @@ def test_unlinked_or_other_entity_does_not_fire() -> None:
 
 def test_filters_language_outlet_and_minimum_mentions() -> None:
     doc = _doc(GERMAN, [("Chalifa Haftar", "Khalifa Haftar"), ("Haftars", "Khalifa Haftar")])
-    base = {"name": "r", "entity": "Khalifa Haftar"}
-    assert match_rule(AlertRule(**base, languages=frozenset({"en"})), doc) is None  # type: ignore[arg-type]
-    assert match_rule(AlertRule(**base, languages=frozenset({"de"})), doc) is not None  # type: ignore[arg-type]
-    assert match_rule(AlertRule(**base, outlets=frozenset({"reuters"})), doc) is None  # type: ignore[arg-type]
-    assert match_rule(AlertRule(**base, outlets=frozenset({"die zeit"})), doc) is not None  # type: ignore[arg-type]
-    assert match_rule(AlertRule(**base, min_mentions=3), doc) is None  # type: ignore[arg-type]
-    assert match_rule(AlertRule(**base, min_mentions=2), doc) is not None  # type: ignore[arg-type]
-    assert match_rule(AlertRule(**base, enabled=False), doc) is None  # type: ignore[arg-type]
+    base = AlertRule(name="r", entity="Khalifa Haftar")
+    assert match_rule(replace(base, languages=frozenset({"en"})), doc) is None
+    assert match_rule(replace(base, languages=frozenset({"de"})), doc) is not None
+    assert match_rule(replace(base, outlets=frozenset({"reuters"})), doc) is None
+    assert match_rule(replace(base, outlets=frozenset({"die zeit"})), doc) is not None
+    assert match_rule(replace(base, min_mentions=3), doc) is None
+    assert match_rule(replace(base, min_mentions=2), doc) is not None
+    assert match_rule(replace(base, enabled=False), doc) is None
 
 
 def test_query_rule_matches_whole_words_in_any_case() -> None:
