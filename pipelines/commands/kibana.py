@@ -1,0 +1,145 @@
+"""``newsbeam kibana setup``: import the saved objects in ``infra/kibana/`` into Kibana.
+
+Uses the saved-objects import API with ``overwrite=true``: every object has a fixed id,
+so running it again replaces them instead of adding copies (idempotent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pipelines.settings import Settings
+
+NDJSON = Path(__file__).resolve().parents[2] / "infra" / "kibana" / "newsbeam.ndjson"
+DEFAULT_KIBANA_URL = "http://127.0.0.1:5601"
+DEFAULT_PREFIX = "news"
+
+
+class KibanaError(RuntimeError):
+    """Kibana refused or did not answer; the message says what to do."""
+
+
+def saved_objects(settings: Settings, path: Path = NDJSON) -> list[dict[str, Any]]:
+    """The packaged saved objects, with data views pointed at this installation's aliases."""
+    titles = {
+        f"{DEFAULT_PREFIX}-articles": settings.articles_alias,
+        f"{DEFAULT_PREFIX}-dead-letters": settings.dlq_alias,
+        f"{DEFAULT_PREFIX}-alerts": settings.alerts_alias,
+    }
+    objects = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    for item in objects:
+        if item["type"] == "index-pattern":
+            title = item["attributes"]["title"]
+            item["attributes"]["title"] = titles.get(title, title)
+    return objects
+
+
+def multipart_body(filename: str, content: bytes) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with one ``file`` part; returns it and its content type."""
+    boundary = f"newsbeam-{uuid.uuid4().hex}"
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/ndjson\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return head + content + tail, f"multipart/form-data; boundary={boundary}"
+
+
+def import_saved_objects(
+    kibana_url: str,
+    objects: list[dict[str, Any]],
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    timeout_s: float = 120.0,
+) -> dict[str, Any]:
+    """POST the objects to ``/api/saved_objects/_import?overwrite=true``; retry while Kibana
+    starts (503) up to ``timeout_s``. Returns Kibana's answer; raises ``KibanaError``."""
+    ndjson = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects).encode("utf-8")
+    body, content_type = multipart_body("newsbeam.ndjson", ndjson)
+    url = kibana_url.rstrip("/") + "/api/saved_objects/_import?overwrite=true"
+    headers = {"kbn-xsrf": "newsbeam", "Content-Type": content_type}
+    if username:
+        token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer: dict[str, Any] = json.loads(response.read())
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > deadline:
+                detail = exc.read().decode("utf-8", "replace")[:500]
+                raise KibanaError(
+                    f"Kibana at {kibana_url} refused the import (HTTP {exc.code}): {detail}"
+                ) from exc
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise KibanaError(
+                    f"Kibana at {kibana_url} did not answer in {timeout_s:.0f} s "
+                    f"({exc.__class__.__name__}); start it (docker compose up kibana) or pass "
+                    "--kibana-url."
+                ) from exc
+        time.sleep(3)
+    if not answer.get("success"):
+        raise KibanaError(
+            f"Kibana imported {answer.get('successCount', 0)} of {len(objects)} objects; "
+            f"errors: {json.dumps(answer.get('errors', []))[:1000]}"
+        )
+    return answer
+
+
+def _setup(args: argparse.Namespace, settings: Settings) -> int:
+    objects = saved_objects(settings)
+    try:
+        answer = import_saved_objects(
+            args.kibana_url,
+            objects,
+            username=settings.es_username,
+            password=settings.es_password,
+            timeout_s=args.timeout,
+        )
+    except KibanaError as exc:
+        print(f"newsbeam kibana setup: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"imported {answer.get('successCount', 0)} saved objects into {args.kibana_url} "
+        f"(data views {settings.articles_alias}, {settings.dlq_alias}, {settings.alerts_alias}); "
+        "open Dashboards > 'newsbeam: Libya coverage'"
+    )
+    return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kibana = commands.add_parser(
+        "kibana", help="Kibana assets", description="Kibana data views, searches, dashboard."
+    )
+    kibana_commands = kibana.add_subparsers(dest="kibana_command", required=True)
+    setup = kibana_commands.add_parser(
+        "setup",
+        help="import the data views, saved searches, visualisations and dashboard",
+        description="Import infra/kibana/newsbeam.ndjson through Kibana's saved-objects API "
+        "(overwrite=true, so it is safe to run again). Waits while Kibana is starting.",
+    )
+    setup.add_argument(
+        "--kibana-url",
+        default=os.environ.get("NEWSBEAM_KIBANA_URL", DEFAULT_KIBANA_URL),
+        help=f"Kibana base URL (NEWSBEAM_KIBANA_URL; default {DEFAULT_KIBANA_URL})",
+    )
+    setup.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for Kibana (default 120)"
+    )
+    setup.set_defaults(handler=_setup)
