@@ -40,7 +40,7 @@ LONG_LETTERS = 200  # from here on CLD2 alone is reliable (outside close groups)
 SAMPLE_CHARS = 1200  # CLD2 sample: bounded so cost does not grow with the article
 LINGUA_SAMPLE_CHARS = 300  # lingua is ~linear in length; 300 chars keep it < 0.5 ms
 MIN_SCORE = 0.4  # below this the best guess is reported as und
-HINT_MARGIN = 0.15  # a hint may only decide between candidates this close
+HINT_RATIO = 0.8  # a hint may only pick a runner-up scoring at least this share of the best
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[0-9_]+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -81,19 +81,12 @@ class LanguageDetector:
                     self._lingua[group] = detector
         return detector
 
-    def _ask_lingua(
-        self, text: str, group: frozenset[str] | None, hint: str | None
-    ) -> tuple[str, float]:
+    def _ask_lingua(self, text: str, group: frozenset[str] | None) -> list[tuple[str, float]]:
+        """Lingua's best two candidates with their confidence, best first."""
         values = self._lingua_for(group).compute_language_confidence_values(
             _sample(text, LINGUA_SAMPLE_CHARS)
         )
-        ranked = [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[:2]]
-        if not ranked:
-            return UNDETERMINED, 0.0
-        best, score = ranked[0]
-        if hint and len(ranked) > 1 and ranked[1][0] == hint and score - ranked[1][1] < HINT_MARGIN:
-            best, score = ranked[1]
-        return best, score
+        return [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[:2]]
 
     def detect(self, text: str, hint: str | None = None) -> tuple[str, float]:
         """The ISO 639-1 code and a 0..1 score; ``("und", 0.0)`` when unsure.
@@ -114,15 +107,22 @@ class LanguageDetector:
         group = next((g for g in CLOSE_GROUPS if top in g), None)
 
         if letters >= LONG_LETTERS and reliable and group is None:
-            code, score = top, percent
+            ranked = [(top, percent)]
         elif letters >= LONG_LETTERS and reliable and group is not None:
-            code, within = self._ask_lingua(sample, group, hint)
-            score = percent * within
+            ranked = [(code, percent * within) for code, within in self._ask_lingua(sample, group)]
         else:
-            code, score = self._ask_lingua(sample, None, hint)
-            if reliable and code == top:
-                # Two independent models agree: combine as a noisy-or.
-                score = 1 - (1 - score) * (1 - percent)
+            # Lingua's order stands (it is better on close pairs); where CLD2
+            # agrees with a candidate, the two scores combine as a noisy-or.
+            ranked = [
+                (code, 1 - (1 - score) * (1 - percent) if reliable and code == top else score)
+                for code, score in self._ask_lingua(sample, None)
+            ]
+        if not ranked:
+            return UNDETERMINED, 0.0
+        code, score = ranked[0]
+        runner_up = ranked[1] if len(ranked) > 1 else None
+        if hint and runner_up and runner_up[0] == hint and runner_up[1] >= HINT_RATIO * score:
+            code, score = runner_up
         if code == UNDETERMINED or score < MIN_SCORE:
             return UNDETERMINED, round(score, 4)
         return code, round(score, 4)
