@@ -191,7 +191,7 @@ def saved_objects() -> list[dict[str, Any]]:
             [["language", "asc"], ["published", "desc"]],
         ),
         _saved_search(
-            "newsbeam-dead-letters",
+            "newsbeam-search-dead-letters",
             "Dead letters",
             DEAD_LETTERS_VIEW,
             "_exists_:stage",
@@ -199,7 +199,7 @@ def saved_objects() -> list[dict[str, Any]]:
             [["@timestamp", "desc"]],
         ),
         _saved_search(
-            "newsbeam-alerts",
+            "newsbeam-search-alerts",
             "Alerts on watched entities",
             ALERTS_VIEW,
             "_exists_:rule",
