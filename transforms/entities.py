@@ -22,7 +22,7 @@ import csv
 import dataclasses
 import gzip
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -432,7 +432,7 @@ def _tokenize(text: str, lexicon: Lexicon) -> list[_Token]:
         while gap_start - previous_end > 2 and text[gap_start - 1] == " ":
             space = text.rfind(" ", max(previous_end, gap_start - 8), gap_start - 1)
             before = text[space + 1 : gap_start - 1]
-            if space < 0 and previous_end > 0 or before not in lexicon.connectors:
+            if (space < 0 and previous_end > 0) or before not in lexicon.connectors:
                 break
             connectors.append(_Token(space + 1, gap_start - 1, before, False, True))
             gap_start = space + 1
@@ -738,7 +738,7 @@ def tag_entities(
     return dataclasses.replace(doc, entities=mentions)
 
 
-def entity_tagger(knowledge_base_file: str = "") -> Any:
+def entity_tagger(knowledge_base_file: str = "") -> Callable[[Document], Document]:
     """``tag_entities`` bound to the knowledge base in settings (``knowledge_base_file``)."""
     kb = load_knowledge_base(knowledge_base_file or None)
 

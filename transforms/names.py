@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 # Letters NFKD does not decompose into a base letter plus a mark.
@@ -98,7 +99,7 @@ def name_key(token: str) -> str:
     return _TRAILING_VOWELS.sub("", skeleton(token))
 
 
-def phrase_key(tokens: list[str] | tuple[str, ...]) -> str:
+def phrase_key(tokens: Sequence[str]) -> str:
     """The key of a multi-token name: the tokens' keys, particles dropped."""
     return " ".join(k for k in map(name_key, tokens) if k)
 
