@@ -1,0 +1,123 @@
+"""The versioned index layout on the real Elasticsearch: template, alias, migration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from connectors.elasticsearch import (
+    IndexLayoutError,
+    article_source,
+    client,
+    ensure_index,
+    indices_behind,
+    migrate_index,
+)
+from pipelines.cli import main
+from pipelines.settings import Settings
+from transforms.document import Document, Mention
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def es(test_settings: Settings) -> Iterator[Elasticsearch]:
+    es = client(test_settings)
+    yield es
+    for number in range(1, 5):
+        es.indices.delete(
+            index=f"{test_settings.articles_alias}-v{number}", ignore_unavailable=True
+        )
+    es.indices.delete(index=test_settings.articles_alias, ignore_unavailable=True)
+    es.options(ignore_status=404).indices.delete_index_template(name=test_settings.articles_alias)
+    es.close()
+
+
+def _article(number: int) -> Document:
+    doc = Document(id=f"doc-{number}", origin=f"seed-{number}.txt", content="x")
+    doc.text = f"Haftars troepen rukken op, bericht {number}."
+    doc.language = "nl"
+    doc.entities = [Mention("Haftars", "PER", 0, 7, canonical="Khalifa Haftar")]
+    return doc
+
+
+def _index(es: Elasticsearch, alias: str, docs: list[Document]) -> None:
+    for doc in docs:
+        es.index(index=alias, id=doc.id, document=article_source(doc))
+    es.indices.refresh(index=alias)
+
+
+def test_ensure_index_creates_v1_behind_the_alias_once(
+    es: Elasticsearch, test_settings: Settings
+) -> None:
+    alias = test_settings.articles_alias
+    assert ensure_index(es, alias, "articles") == f"{alias}-v1"
+    assert ensure_index(es, alias, "articles") == f"{alias}-v1"
+    assert indices_behind(es, alias) == {f"{alias}-v1": True}
+    settings = es.indices.get_settings(index=f"{alias}-v1")[f"{alias}-v1"]["settings"]
+    assert "search_text" in settings["index"]["query"]["default_field"]
+    mapping = es.indices.get_mapping(index=alias)[f"{alias}-v1"]["mappings"]
+    assert mapping["properties"]["entities"]["properties"]["canonical"]["fields"]["text"]
+
+
+def test_ensure_index_refuses_a_concrete_index_with_the_alias_name(
+    es: Elasticsearch, test_settings: Settings
+) -> None:
+    alias = test_settings.articles_alias
+    es.index(index=alias, id="early", document={"title": "written before set-up"})
+    with pytest.raises(IndexLayoutError, match="--from-index"):
+        ensure_index(es, alias, "articles")
+
+
+def test_migrate_copies_swaps_atomically_and_recomputes(
+    es: Elasticsearch, test_settings: Settings
+) -> None:
+    alias = test_settings.articles_alias
+    ensure_index(es, alias, "articles")
+    _index(es, alias, [_article(n) for n in range(3)])
+    # An older normaliser left a stale search_text; migration rebuilds it.
+    es.update(index=alias, id="doc-0", doc={"search_text": "stale"}, refresh=True)
+
+    done = migrate_index(es, alias, "articles")
+
+    assert (done.old_index, done.new_index, done.copied) == (f"{alias}-v1", f"{alias}-v2", 3)
+    assert indices_behind(es, alias) == {f"{alias}-v2": True}  # the old one left the alias
+    assert es.indices.exists(index=f"{alias}-v1")  # kept by default
+    assert es.count(index=alias)["count"] == 3  # no id is visible twice
+    source = es.get(index=alias, id="doc-0")["_source"]
+    assert "haftar" in source["search_text"].split()
+    # New writes go to v2 and overwrite by id there.
+    _index(es, alias, [_article(0), _article(9)])
+    assert es.count(index=alias)["count"] == 4
+    assert es.count(index=f"{alias}-v2")["count"] == 4
+
+    again = migrate_index(es, alias, "articles", delete_old=True)
+    assert again.new_index == f"{alias}-v3"
+    assert not es.indices.exists(index=f"{alias}-v2")
+    assert es.count(index=alias)["count"] == 4
+
+
+def test_migrate_adopts_a_concrete_index_that_took_the_alias_name(
+    es: Elasticsearch, test_settings: Settings
+) -> None:
+    alias = test_settings.articles_alias
+    es.index(index=alias, id="early", document=article_source(_article(1)), refresh=True)
+    done = migrate_index(es, alias, "articles", from_index=alias)
+    assert done.new_index == f"{alias}-v1"
+    assert indices_behind(es, alias) == {f"{alias}-v1": True}
+    assert es.get(index=alias, id="early")["found"]
+
+
+def test_the_migrate_command(
+    es: Elasticsearch, test_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alias = test_settings.articles_alias
+    ensure_index(es, alias, "articles")
+    _index(es, alias, [_article(1)])
+    flags = ["--es-url", test_settings.es_url, "--index-prefix", test_settings.index_prefix]
+    assert main([*flags, "index", "migrate", "articles", "--delete-old"]) == 0
+    assert f"{alias}-v1 -> {alias}-v2; copied 1" in capsys.readouterr().out
+    assert list(indices_behind(es, alias)) == [f"{alias}-v2"]
+    assert not es.indices.exists(index=f"{alias}-v1")
