@@ -65,7 +65,11 @@ def newsbeam_candidate() -> Detect:
 
 
 def langdetect_candidate() -> Detect:
-    from langdetect import DetectorFactory, LangDetectException, detect_langs
+    from langdetect import (  # type: ignore[import-untyped]
+        DetectorFactory,
+        LangDetectException,
+        detect_langs,
+    )
 
     DetectorFactory.seed = 0
 
@@ -79,14 +83,14 @@ def langdetect_candidate() -> Detect:
 
 
 def langid_candidate() -> Detect:
-    from langid.langid import LanguageIdentifier, model
+    from langid.langid import LanguageIdentifier, model  # type: ignore[import-untyped]
 
     identifier = LanguageIdentifier.from_modelstring(model, norm_probs=True)
     return lambda text: _norm(identifier.classify(text)[0])
 
 
 def pycld2_candidate() -> Detect:
-    import pycld2
+    import pycld2  # type: ignore[import-untyped]
 
     def detect(text: str) -> str:
         try:
