@@ -77,7 +77,7 @@ def print_hits(hits: list[Any], resolved: tuple[str, ...], out: TextIO) -> None:
         print(f"entities: {', '.join(resolved)}", file=out)
     print(f"{len(hits)} hit(s)", file=out)
     for number, hit in enumerate(hits, 1):
-        date = hit.published or (hit.ingested or "")[:10] or "-"
+        date = hit.published or (f"received {hit.ingested[:10]}" if hit.ingested else "-")
         print(
             f"\n{number}. {hit.title or '(no title)'}\n"
             f"   {hit.outlet or '-'} | {date} | {hit.language or 'und'} | {hit.origin or hit.url}",
