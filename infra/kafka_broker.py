@@ -86,6 +86,22 @@ def random_cluster_id() -> str:
             return text
 
 
+def _admin_config(bootstrap: str, known: dict[str, object]) -> dict[str, object]:
+    """Short timeouts for a health probe, in whichever names this kafka-python knows.
+
+    kafka-python 2.x bounds the first connection with ``api_version_auto_timeout_ms``,
+    3.x with ``bootstrap_timeout_ms``; each rejects the other's name.
+    """
+    wanted: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "client_id": "newsbeam-stack",
+        "request_timeout_ms": 5000,
+        "api_version_auto_timeout_ms": 3000,
+        "bootstrap_timeout_ms": 3000,
+    }
+    return {name: value for name, value in wanted.items() if name in known}
+
+
 class KafkaBroker:
     name = "kafka"
 
@@ -210,12 +226,7 @@ class KafkaBroker:
         except OSError as exc:
             return False, f"no answer at {bootstrap} ({exc.__class__.__name__})"
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap,
-                client_id="newsbeam-stack",
-                bootstrap_timeout_ms=3000,
-                request_timeout_ms=5000,
-            )
+            admin = KafkaAdminClient(**_admin_config(bootstrap, KafkaAdminClient.DEFAULT_CONFIG))
         except (KafkaError, OSError) as exc:
             return False, f"no answer at {bootstrap} ({exc.__class__.__name__})"
         try:
