@@ -19,7 +19,7 @@ from transforms.document import Document, document_id
 pytestmark = pytest.mark.integration
 
 ARTICLES = [
-    ("en", "Khalifa Haftar's forces advanced on Tripoli on Thursday."),
+    ("en", "Forces loyal to Khalifa Haftar advanced on Tripoli on Thursday."),
     ("ar", "تقدمت قوات خليفة حفتر نحو طرابلس يوم الخميس."),
     ("fr", "Les forces du maréchal Haftar ont avancé vers Tripoli jeudi."),
 ]
@@ -41,7 +41,8 @@ def topic(test_settings: Settings) -> Iterator[str]:
 def es(test_settings: Settings) -> Iterator[Elasticsearch]:
     client = Elasticsearch(test_settings.es_url, request_timeout=30)
     yield client
-    client.indices.delete(index=f"{test_settings.index_prefix}-*", ignore_unavailable=True)
+    # By name: Elasticsearch 8 refuses wildcard deletes (action.destructive_requires_name).
+    client.indices.delete(index=test_settings.articles_alias, ignore_unavailable=True)
     client.close()
 
 
@@ -160,7 +161,9 @@ def test_the_node_is_the_pinned_version_and_healthy(
 ) -> None:
     from infra.versions import ELASTICSEARCH_VERSION
 
-    assert es.info()["version"]["number"] == ELASTICSEARCH_VERSION
+    # Not es.info(): the minimal distribution has no `rest-root` module, so GET / is 405.
+    nodes = es.nodes.info(node_id="_local")["nodes"]
+    assert [node["version"] for node in nodes.values()] == [ELASTICSEARCH_VERSION]
     health = es.cluster.health()
     assert health["status"] in ("green", "yellow")
     assert health["number_of_nodes"] == 1
