@@ -20,8 +20,16 @@ from connectors.elasticsearch import (
     WriteToElasticsearch,
     article_source,
     dead_letter_source,
+    ensure_indices,
 )
-from connectors.kafka import CommitOffsets, KafkaRecord, ReadFromKafka, WriteToKafka
+from connectors.kafka import (
+    CommitOffsets,
+    KafkaRecord,
+    ReadFromKafka,
+    WriteToKafka,
+    ensure_topics,
+)
+from pipelines.alerting import AssignStories, RaiseAlerts
 from pipelines.settings import Settings
 from pipelines.stages import DEAD_LETTERS, EnrichDocuments
 from transforms.document import DeadLetter, Document
@@ -71,15 +79,23 @@ def build(
         DEAD_LETTERS, main="docs"
     )
     docs, failed = decoded.docs | "Enrich" >> EnrichDocuments()
+    # Stories before indexing (the article carries its story id), alerts before the articles
+    # sink (documents leave RaiseAlerts once their alerts are stored, so the commit waits too).
+    alerted = (
+        docs | "AssignStories" >> AssignStories(settings) | "RaiseAlerts" >> RaiseAlerts(settings)
+    )
     indexed = (
-        docs
+        alerted.docs
         | "ToIndexRequests"
         >> beam.MapTuple(lambda ack, doc: IndexRequest(doc.id, article_source(doc), ack))
         | "IndexArticles" >> WriteToElasticsearch(settings, settings.articles_alias)
     )
-    dead = (decoded[DEAD_LETTERS], failed, indexed[DEAD_LETTERS]) | "AllDeadLetters" >> (
-        beam.Flatten()
-    )
+    dead = (
+        decoded[DEAD_LETTERS],
+        failed,
+        alerted[DEAD_LETTERS],
+        indexed[DEAD_LETTERS],
+    ) | "AllDeadLetters" >> beam.Flatten()
     dead_acks = (
         dead
         | "ToDlqMessages"
@@ -115,8 +131,15 @@ def run(
     runner: Any = None,
     options: PipelineOptions | None = None,
 ) -> None:
-    """Run the pipeline to completion (streams forever unless ``until_idle``)."""
+    """Run the pipeline to completion (streams forever unless ``until_idle``).
+
+    Topics and index aliases are created first: writing to a missing alias would
+    make Elasticsearch create a plain index with guessed mappings.
+    """
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
+    ensure_indices(settings)
 
     # The DirectRunner would first try to download Prism; the in-process FnApiRunner needs nothing.
     with beam.Pipeline(runner=runner or FnApiRunner(), options=options or pipeline_options()) as p:

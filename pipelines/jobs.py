@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from connectors.elasticsearch import client, ensure_indices
+from connectors.elasticsearch import client
 from connectors.files import read_articles
 from connectors.kafka import DocumentProducer, ensure_topics
 from pipelines.settings import Settings
@@ -45,8 +45,6 @@ def run_pipeline(settings: Settings, until_idle: bool, idle_seconds: float = 5.0
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
-    ensure_indices(settings)
     ingest.run(settings, until_idle=until_idle, idle_seconds=idle_seconds)
     return 0
 
