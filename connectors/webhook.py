@@ -51,7 +51,7 @@ def post_json(url: str, body: dict[str, Any], timeout_s: float, headers: dict[st
         headers={"Content-Type": "application/json; charset=utf-8", **headers},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         retry_after = _seconds(exc.headers.get("Retry-After") if exc.headers else None)

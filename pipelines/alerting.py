@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTERS = "dead_letters"
 WATCHLIST_CHECK_S = 3.0
-LOOKUP_CHUNK = 100  # documents per story lookup: 4 wildcard clauses each, under max_clause_count
+LOOKUP_CHUNK = 50  # documents per story lookup: 8 wildcard clauses each, under max_clause_count
 MAX_BACKOFF_S = 30.0
 
 
@@ -151,8 +151,6 @@ class AlertStore:
             acks="all",
             linger_ms=0,
             retries=10,
-            key_serializer=str.encode,
-            value_serializer=str.encode,
         )
 
     def close(self) -> None:
@@ -235,7 +233,9 @@ class AlertStore:
     def _queue(self, items: Sequence[tuple[str, Alert]]) -> None:
         for _, alert in items:
             self.producer.send(
-                self.settings.alerts_topic, key=alert.story_id, value=alert.to_json()
+                self.settings.alerts_topic,
+                key=alert.story_id.encode(),
+                value=alert.to_json().encode(),
             )
         self.producer.flush(timeout=120)
         at = utc_now()

@@ -191,7 +191,9 @@ def parse_rule(raw: Any, position: int) -> AlertRule:
     where = f"rule {name!r}"
     unknown = set(raw) - _RULE_KEYS
     if unknown:
-        raise WatchlistError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_RULE_KEYS)}.")
+        raise WatchlistError(
+            f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_RULE_KEYS)}."
+        )
     entity = raw.get("entity")
     if entity is not None and (not isinstance(entity, str) or not entity.strip()):
         raise WatchlistError(f"{where}: entity must be a canonical name such as 'Khalifa Haftar'.")
@@ -204,7 +206,9 @@ def parse_rule(raw: Any, position: int) -> AlertRule:
     sinks_raw = raw.get("sinks", [SINK_CONSOLE])
     if not isinstance(sinks_raw, list):
         raise WatchlistError(f"{where}: sinks must be a list.")
-    sinks = tuple(dict.fromkeys(_sink(s, f"{where} sink #{i + 1}") for i, s in enumerate(sinks_raw)))
+    sinks = tuple(
+        dict.fromkeys(_sink(s, f"{where} sink #{i + 1}") for i, s in enumerate(sinks_raw))
+    )
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise WatchlistError(f"{where}: enabled must be true or false.")
@@ -212,7 +216,9 @@ def parse_rule(raw: Any, position: int) -> AlertRule:
         name=name,
         entity=entity.strip() if entity else None,
         query=tuple(query),
-        languages=frozenset(lang.lower() for lang in _strings(raw.get("languages"), where, "languages")),
+        languages=frozenset(
+            lang.lower() for lang in _strings(raw.get("languages"), where, "languages")
+        ),
         outlets=frozenset(o.casefold() for o in _strings(raw.get("outlets"), where, "outlets")),
         min_mentions=min_mentions,
         sinks=sinks,
@@ -318,7 +324,9 @@ def alert_id(rule: str, story_id: str) -> str:
     return hashlib.sha256(f"alert\x1f{rule}\x1f{story_id}".encode()).hexdigest()[:24]
 
 
-def make_alert(rule: AlertRule, doc: Document, found: RuleMatch, alerted_at: str | None = None) -> Alert:
+def make_alert(
+    rule: AlertRule, doc: Document, found: RuleMatch, alerted_at: str | None = None
+) -> Alert:
     story = doc.story_id or doc.id
     return Alert(
         id=alert_id(rule.name, story),

@@ -17,12 +17,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from transforms.document import Document
-from transforms.fingerprint import simhash_distance
+from transforms.document import Document, Fingerprint
+from transforms.fingerprint import (
+    NEAR_DUPLICATE_MAX_DISTANCE,
+    is_near_duplicate,
+    simhash_bands,
+    simhash_distance,
+)
 
 SIMHASH_HEX_DIGITS = 16
-STORY_BANDS = 4  # 16-bit bands: a copy within 3 bits shares at least one band exactly
-STORY_MAX_DISTANCE = 3
+# Hex-aligned bands for the wildcard lookup: 8 bands of 8 bits find every copy within 7 bits
+# (a light edit of a long article moves 1-5 bits) on an index without ``fingerprint.bands``.
+WILDCARD_BANDS = 8
+STORY_MAX_DISTANCE = NEAR_DUPLICATE_MAX_DISTANCE
 
 
 @dataclass(frozen=True)
@@ -61,11 +68,12 @@ class StoryCandidate:
         )
 
 
-def band_patterns(simhash: str, bands: int = STORY_BANDS) -> list[str]:
+def band_patterns(simhash: str, bands: int = WILDCARD_BANDS) -> list[str]:
     """Wildcard patterns matching any 64-bit hex SimHash that shares one band with ``simhash``.
 
     The articles mapping indexes the SimHash as one keyword, so a band is a
-    position-anchored wildcard ("????1a2b*") rather than a term of its own.
+    position-anchored wildcard ("????1a2b*"). Where the index also carries the exact
+    band terms (``fingerprint.bands``, from ``simhash_bands``) those are queried too.
     """
     width = SIMHASH_HEX_DIGITS // bands
     return ["?" * (i * width) + simhash[i * width : (i + 1) * width] + "*" for i in range(bands)]
@@ -80,7 +88,11 @@ def lookup_query(docs: Sequence[Document]) -> dict[str, Any] | None:
     hashes = sorted({d.fingerprint.content_hash for d in docs if d.fingerprint})
     if hashes:
         should.append({"terms": {"fingerprint.content_hash": hashes}})
-    for simhash in sorted({d.fingerprint.simhash for d in docs if d.fingerprint}):
+    simhashes = sorted({d.fingerprint.simhash for d in docs if d.fingerprint})
+    bands = sorted({band for h in simhashes for band in simhash_bands(h)})
+    if bands:
+        should.append({"terms": {"fingerprint.bands": bands}})
+    for simhash in simhashes:
         if len(simhash) == SIMHASH_HEX_DIGITS:
             should.extend(
                 {"wildcard": {"fingerprint.simhash": {"value": p}}} for p in band_patterns(simhash)
@@ -99,11 +111,11 @@ def same_story(
     known = {doc.language, other.language} - {"und"}
     if len(known) > 1:
         return False
-    if other.content_hash and other.content_hash == doc.fingerprint.content_hash:
-        return True
-    if not other.simhash:
+    if not other.simhash or not other.content_hash:
         return False
-    return simhash_distance(doc.fingerprint.simhash, other.simhash) <= max_distance
+    return is_near_duplicate(
+        doc.fingerprint, Fingerprint(other.content_hash, other.simhash), max_distance
+    )
 
 
 def story_for(
