@@ -32,6 +32,7 @@ class Settings:
     es_password: str | None = None
     es_api_key: str | None = None
     es_ca_file: str | None = None
+    kibana_url: str = "http://127.0.0.1:5601"
     raw_topic: str = "news.raw"
     dlq_topic: str = "news.dlq"
     alerts_topic: str = "news.alerts"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import sys
 import time
 import urllib.error
@@ -21,7 +20,6 @@ from typing import Any
 from pipelines.settings import Settings
 
 NDJSON = Path(__file__).resolve().parents[2] / "infra" / "kibana" / "newsbeam.ndjson"
-DEFAULT_KIBANA_URL = "http://127.0.0.1:5601"
 DEFAULT_PREFIX = "news"
 
 
@@ -103,10 +101,11 @@ def import_saved_objects(
 
 
 def _setup(args: argparse.Namespace, settings: Settings) -> int:
+    kibana_url = args.kibana_url or settings.kibana_url
     objects = saved_objects(settings)
     try:
         answer = import_saved_objects(
-            args.kibana_url,
+            kibana_url,
             objects,
             username=settings.es_username,
             password=settings.es_password,
@@ -116,7 +115,7 @@ def _setup(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsbeam kibana setup: {exc}", file=sys.stderr)
         return 1
     print(
-        f"imported {answer.get('successCount', 0)} saved objects into {args.kibana_url} "
+        f"imported {answer.get('successCount', 0)} saved objects into {kibana_url} "
         f"(data views {settings.articles_alias}, {settings.dlq_alias}, {settings.alerts_alias}); "
         "open Dashboards > 'newsbeam: Libya coverage'"
     )
@@ -136,8 +135,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     setup.add_argument(
         "--kibana-url",
-        default=os.environ.get("NEWSBEAM_KIBANA_URL", DEFAULT_KIBANA_URL),
-        help=f"Kibana base URL (NEWSBEAM_KIBANA_URL; default {DEFAULT_KIBANA_URL})",
+        help="Kibana base URL (default: the kibana_url setting, NEWSBEAM_KIBANA_URL)",
     )
     setup.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to wait for Kibana (default 120)"
