@@ -65,7 +65,7 @@ def newsbeam_candidate() -> Detect:
 
 
 def langdetect_candidate() -> Detect:
-    from langdetect import (  # type: ignore[import-untyped]
+    from langdetect import (
         DetectorFactory,
         LangDetectException,
         detect_langs,
@@ -83,14 +83,14 @@ def langdetect_candidate() -> Detect:
 
 
 def langid_candidate() -> Detect:
-    from langid.langid import LanguageIdentifier, model  # type: ignore[import-untyped]
+    from langid.langid import LanguageIdentifier, model
 
     identifier = LanguageIdentifier.from_modelstring(model, norm_probs=True)
     return lambda text: _norm(identifier.classify(text)[0])
 
 
 def pycld2_candidate() -> Detect:
-    import pycld2  # type: ignore[import-untyped]
+    import pycld2
 
     def detect(text: str) -> str:
         try:

@@ -462,7 +462,7 @@ def _summary_text(summary: str, kind: str) -> str:
     """Plain text of a feed summary, one paragraph per block (lxml, not regexes)."""
     if kind != CONTENT_HTML:
         return "\n\n".join(p.strip() for p in summary.split("\n\n") if p.strip())
-    import lxml.html  # type: ignore[import-untyped]
+    import lxml.html
 
     try:
         root = lxml.html.fragment_fromstring(summary, create_parent="div")

@@ -105,24 +105,27 @@ def print_summary(es: object, settings: Settings, out: TextIO) -> None:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)), file=out
         )
+    # One search, the way an analyst would type it: "Hafter" is one outlet's spelling, and the
+    # linked entity finds every article about him whatever spelling or language it used.
+    from connectors.search import SearchRequest, resolve_entities, search_articles
+    from transforms.entities import load_knowledge_base
+
     query = "Hafter"
-    found = es.search(
-        index=settings.articles_alias,
-        size=10,
-        query={
-            "bool": {
-                "should": [
-                    {"match": {"text": query}},
-                    {"term": {"entities.variants": query}},
-                ]
-            }
-        },
-    )["hits"]
+    kb = load_knowledge_base(settings.knowledge_base_file or None)
+    request = SearchRequest(query=query, resolved=tuple(resolve_entities(query, kb)), size=20)
+    found = search_articles(es, settings.articles_alias, request)
     print(
-        f"\nsearch {query!r}: {found['total']['value']} hit(s): "
-        + ", ".join(Path(h["_source"]["origin"]).name for h in found["hits"]),
+        f"\nsearch {query!r} (linked to {', '.join(request.resolved) or 'no entity'}): "
+        f"{len(found)} hit(s): " + ", ".join(Path(h.origin or h.id).name for h in found),
         file=out,
     )
+    if es.indices.exists_alias(name=settings.alerts_alias):
+        es.indices.refresh(index=settings.alerts_alias)
+        alerts = es.count(index=settings.alerts_alias)["count"]
+        print(
+            f"alerts stored in {settings.alerts_alias}: {alerts} (see `newsbeam alerts tail`)",
+            file=out,
+        )
 
 
 def _clip(text: str, width: int) -> str:

@@ -16,7 +16,7 @@ import re
 import threading
 from typing import Any
 
-import pycld2  # type: ignore[import-untyped]  # ships no type information
+import pycld2
 
 from transforms.document import Document
 

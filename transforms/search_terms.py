@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-import snowballstemmer  # type: ignore[import-untyped]  # ships no type information
+import snowballstemmer
 
 from transforms.names import fold, inflection_variants
 

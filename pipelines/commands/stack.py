@@ -8,9 +8,9 @@ from pipelines.settings import Settings
 
 
 def _stack(args: argparse.Namespace, settings: Settings) -> int:
-    from infra import stack
+    from infra.stack import down, status, up
 
-    actions = {"up": stack.up, "down": stack.down, "status": stack.status}
+    actions = {"up": up, "down": down, "status": status}
     report = actions[args.action](settings)
     print(report.describe())
     return 0 if report.ok else 1
