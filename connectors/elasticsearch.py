@@ -44,6 +44,55 @@ def client(settings: Settings) -> Elasticsearch:
     return Elasticsearch(settings.es_url, **options)
 
 
+class ElasticsearchAccessError(RuntimeError):
+    """Elasticsearch answered but refused us (credentials, privileges, TLS); says what to fix."""
+
+
+def check_access(settings: Settings) -> None:
+    """Fail fast, with a sentence, when Elasticsearch refuses the credentials or the CA file.
+
+    An unreachable node is not an error here: ``wait_until_ready`` waits for it. The
+    message never carries the password or API key, only which setting to look at.
+    """
+    from elasticsearch import AuthenticationException, AuthorizationException
+    from elasticsearch import ConnectionError as EsConnectionError
+
+    es = client(settings)
+    how = (
+        "the API key NEWSBEAM_ES_API_KEY"
+        if settings.es_api_key
+        else f"user {settings.es_username!r} (NEWSBEAM_ES_USERNAME / NEWSBEAM_ES_PASSWORD)"
+        if settings.es_username
+        else "no credentials (set NEWSBEAM_ES_USERNAME and NEWSBEAM_ES_PASSWORD, "
+        "or NEWSBEAM_ES_API_KEY)"
+    )
+    try:
+        es.options(request_timeout=10).cluster.health()
+    except AuthenticationException as exc:
+        raise ElasticsearchAccessError(
+            f"Elasticsearch at {settings.es_url} refused {how} (401 {exc.error}); "
+            "check the credentials."
+        ) from None
+    except AuthorizationException as exc:
+        raise ElasticsearchAccessError(
+            f"Elasticsearch at {settings.es_url} accepted {how} but refused the request "
+            f"(403 {exc.error}); the user needs the monitor cluster privilege and write and "
+            f"manage privileges on {settings.index_prefix}-*."
+        ) from None
+    except EsConnectionError as exc:
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+            ca = settings.es_ca_file or "the system CA store (set NEWSBEAM_ES_CA_FILE)"
+            raise ElasticsearchAccessError(
+                f"Elasticsearch at {settings.es_url} presented a TLS certificate that "
+                f"{ca} does not verify; point NEWSBEAM_ES_CA_FILE at the CA that signed it."
+            ) from None
+    except (TransportError, ApiError):
+        pass  # not answering (yet): wait_until_ready waits and says so
+    finally:
+        es.close()
+
+
 def wait_until_ready(es: Elasticsearch, url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -480,6 +529,8 @@ class _BulkIndex(beam.DoFn):  # type: ignore[misc]
         self._es.close()
 
     def _flush(self) -> Iterator[Any]:
+        from pipelines import observability
+
         pending, self._buffer = self._buffer, []
         attempt = 0
         while pending:
@@ -487,45 +538,80 @@ class _BulkIndex(beam.DoFn):  # type: ignore[misc]
             for request in pending:
                 operations.append({"index": {"_index": self._alias, "_id": request.doc_id}})
                 operations.append(request.source)
+            started = time.monotonic()
             try:
                 response = self._es.bulk(operations=operations)
             except (TransportError, ApiError) as exc:
+                observability.BULK_SECONDS.labels(self._alias, "failed").observe(
+                    time.monotonic() - started
+                )
                 status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
                 if isinstance(exc, ApiError) and status not in RETRYABLE_STATUS:
                     raise
                 attempt += 1
                 self._back_off(attempt, f"bulk request failed: {exc.__class__.__name__}")
                 continue
+            observability.BULK_SECONDS.labels(self._alias, "answered").observe(
+                time.monotonic() - started
+            )
+            observability.HEALTH.resolved(self._health_key)
             retry: list[IndexRequest] = []
             for request, item in zip(pending, response["items"], strict=True):
                 result = item["index"]
                 status = result.get("status", 500)
                 if status < 300:
+                    self._count_written(request)
                     yield request.ack
                 elif status in RETRYABLE_STATUS:
                     retry.append(request)
                 else:
                     error = result.get("error", {})
-                    yield beam.pvalue.TaggedOutput(
-                        self.DEAD_LETTERS,
-                        (
-                            request.ack,
-                            DeadLetter(
-                                stage="index",
-                                reason=str(error.get("type", f"http_{status}")),
-                                message=str(error.get("reason", "Elasticsearch refused it")),
-                                origin=str(request.source.get("origin", "")),
-                                document_id=request.doc_id,
-                            ),
-                        ),
+                    letter = DeadLetter(
+                        stage="index",
+                        reason=str(error.get("type", f"http_{status}")),
+                        message=str(error.get("reason", "Elasticsearch refused it")),
+                        origin=str(request.source.get("origin", "")),
+                        document_id=request.doc_id,
                     )
+                    log.warning(
+                        "Elasticsearch refused %s for good: %s",
+                        request.doc_id,
+                        letter.reason,
+                        extra={"document_id": request.doc_id, "stage": "index"},
+                    )
+                    yield beam.pvalue.TaggedOutput(self.DEAD_LETTERS, (request.ack, letter))
             if retry:
                 attempt += 1
                 self._back_off(attempt, f"{len(retry)} items were refused for now (429/5xx)")
             pending = retry
 
+    @property
+    def _health_key(self) -> str:
+        return f"elasticsearch:{self._alias}"
+
+    def _count_written(self, request: IndexRequest) -> None:
+        from pipelines import observability
+
+        source = request.source
+        if self._alias == self._settings.dlq_alias:
+            origin_source = ((source.get("document") or {}).get("hints") or {}).get("source")
+            observability.count_dead_letter(
+                str(source.get("stage", "")), str(source.get("reason", "")), origin_source
+            )
+        elif self._alias == self._settings.articles_alias:
+            observability.count_indexed((source.get("source") or {}).get("name"))
+
     def _back_off(self, attempt: int, why: str) -> None:
+        from pipelines import observability
+
         delay = min(MAX_BACKOFF_S, 0.5 * 2 ** min(attempt, 10))
+        kind = "request_failed" if why.startswith("bulk request failed") else "items_refused"
+        observability.BULK_RETRIES.labels(self._alias, kind).inc()
+        observability.HEALTH.problem(
+            self._health_key,
+            f"Elasticsearch at {self._settings.es_url} has refused bulk writes to {self._alias} "
+            f"for {{age}} s ({why}); the pipeline is waiting and retrying, nothing is lost.",
+        )
         log.warning(
             "Elasticsearch at %s: %s; retrying in %.1f s (attempt %d)",
             self._settings.es_url,

@@ -19,6 +19,7 @@ from connectors.elasticsearch import (
     IndexRequest,
     WriteToElasticsearch,
     article_source,
+    check_access,
     dead_letter_source,
     ensure_indices,
 )
@@ -138,6 +139,7 @@ def run(
     """
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+    check_access(settings)  # bad credentials or CA file: one clear sentence, no 120 s wait
     ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
     ensure_indices(settings)
 

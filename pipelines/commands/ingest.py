@@ -21,9 +21,34 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.jobs import run_pipeline
+    from connectors.elasticsearch import ElasticsearchAccessError, ElasticsearchUnavailableError
+    from connectors.kafka import KafkaUnavailableError
+    from pipelines import ingest, observability
 
-    return run_pipeline(settings, until_idle=args.until_idle, idle_seconds=args.idle_seconds)
+    observability.configure_logging(settings, fmt=args.log_format, level=args.log_level)
+    server = None
+    if args.metrics_port:
+        try:
+            server = observability.MetricsServer(
+                settings, host=args.metrics_host, port=args.metrics_port
+            ).start()
+        except OSError as exc:
+            print(
+                f"newsbeam run: cannot serve metrics on {args.metrics_host}:{args.metrics_port} "
+                f"({exc.strerror}); choose another --metrics-port, or 0 to turn them off.",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        ingest.run(settings, until_idle=args.until_idle, idle_seconds=args.idle_seconds)
+    except (ElasticsearchAccessError, ElasticsearchUnavailableError, KafkaUnavailableError) as exc:
+        message = observability.redact(str(exc), observability.secrets_of(settings))
+        print(f"newsbeam run: {message}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,6 +89,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=float,
         default=5.0,
         help="with --until-idle: how long the topic must stay quiet before stopping (default 5)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9464,
+        help="serve Prometheus /metrics and /healthz on this port (default 9464; 0 = off)",
+    )
+    run.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address for /metrics and /healthz (default 127.0.0.1; 0.0.0.0 for a scraper "
+        "on another machine)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default="json",
+        help="json: one object per line with document id and stage (default); text: for people",
+    )
+    run.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="lowest level logged (default INFO)",
     )
     run.set_defaults(handler=_run)
 
