@@ -35,6 +35,9 @@ class WebhookError(Exception):
         self.retryable = retryable
         self.retry_after_s = retry_after_s
 
+    def __str__(self) -> str:
+        return self.message  # the message grows when the retry budget is spent
+
 
 def webhook_body(sink: Sink, alert: Alert) -> dict[str, Any]:
     """What the receiver gets: the alert itself, or a Slack message carrying it."""
@@ -55,6 +58,7 @@ def post_json(url: str, body: dict[str, Any], timeout_s: float, headers: dict[st
             return int(response.status)
     except urllib.error.HTTPError as exc:
         retry_after = _seconds(exc.headers.get("Retry-After") if exc.headers else None)
+        exc.close()  # it holds the response's socket
         raise WebhookError(
             f"http_{exc.code}",
             f"{url} answered {exc.code} {exc.reason}",

@@ -1,0 +1,128 @@
+"""Story grouping (pure) and webhook delivery against a real local receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from connectors.webhook import WebhookError, WebhookSender
+from transforms.alerts import AlertRule, Sink, raise_alerts
+from transforms.chain import enrich
+from transforms.document import Document
+from transforms.stories import StoryCandidate, assign_stories, band_patterns, lookup_query
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+def _enriched(name: str, text: str) -> Document:
+    doc = enrich(Document(id=name, origin=name, content=text))
+    assert isinstance(doc, Document)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def seed_003() -> str:
+    return next(SEEDS.glob("003_*.txt")).read_text(encoding="utf-8")
+
+
+def test_a_light_edit_joins_the_story_and_another_article_does_not(seed_003: str) -> None:
+    original = _enriched("orig", seed_003)
+    copy = _enriched("copy", seed_003.replace("last night", "late last night", 1))
+    other = _enriched("other", next(SEEDS.glob("004_*.txt")).read_text(encoding="utf-8"))
+    indexed = [StoryCandidate.of(original)]
+    placed_copy, placed_other = assign_stories([copy, other], indexed)
+    assert placed_copy.story_id == "orig"
+    assert placed_other.story_id == "other"
+
+
+def test_copies_in_one_bundle_share_the_first_ones_story(seed_003: str) -> None:
+    first = _enriched("a", seed_003)
+    second = _enriched("b", seed_003 + "\nSyndicated.")
+    second.received_at = "9999"  # arrives later
+    assert [d.story_id for d in assign_stories([second, first], [])] == ["a", "a"]
+
+
+def test_a_replay_keeps_the_story_it_was_indexed_with(seed_003: str) -> None:
+    doc = _enriched("copy", seed_003)
+    indexed = StoryCandidate("copy", "story-x", "h", "0" * 16, "en")
+    (placed,) = assign_stories([doc], [indexed])
+    assert placed.story_id == "story-x"
+
+
+def test_other_language_is_never_the_same_story(seed_003: str) -> None:
+    doc = _enriched("en", seed_003)
+    assert doc.fingerprint is not None
+    twin = StoryCandidate("nl", "nl", doc.fingerprint.content_hash, doc.fingerprint.simhash, "nl")
+    assert assign_stories([doc], [twin])[0].story_id == "en"
+
+
+def test_band_patterns_anchor_each_byte() -> None:
+    patterns = band_patterns("0123456789abcdef")
+    assert patterns[0] == "01*"
+    assert patterns[3] == "??????67*"
+    assert len(patterns) == 8
+    query = lookup_query([_enriched("d", "Khalifa Haftar spoke in Benghazi today.")])
+    assert query is not None
+    assert {"terms": {"id": ["d"]}} in query["bool"]["should"]
+
+
+class _Hook(BaseHTTPRequestHandler):
+    failures_left = 0
+    status = 503
+    bodies: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if type(self).failures_left > 0:
+            type(self).failures_left -= 1
+            self.send_response(type(self).status)
+        else:
+            type(self).bodies.append(body)
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hook_url() -> Iterator[str]:
+    _Hook.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def _alert() -> Any:
+    doc = _enriched("d", "General Khalifa Haftar ordered a march on Tripoli.")
+    (alert,) = raise_alerts([AlertRule(name="h", entity="Khalifa Haftar")], doc)
+    return alert
+
+
+def test_webhook_retries_transient_failures_then_delivers(hook_url: str) -> None:
+    _Hook.failures_left, _Hook.status = 2, 503
+    sender = WebhookSender(base_backoff_s=0.01, retry_budget_s=5)
+    assert sender.deliver(Sink("webhook", hook_url, "slack"), _alert()) == 3
+    (body,) = _Hook.bodies
+    assert "Khalifa Haftar" in body["text"]
+    assert body["alert"]["rule"] == "h"
+
+
+def test_webhook_refusal_is_permanent_and_budget_is_bounded(hook_url: str) -> None:
+    _Hook.failures_left, _Hook.status = 5, 400
+    sender = WebhookSender(base_backoff_s=0.01, retry_budget_s=5)
+    with pytest.raises(WebhookError) as refused:
+        sender.deliver(Sink("webhook", hook_url), _alert())
+    assert (refused.value.reason, refused.value.retryable) == ("http_400", False)
+    down = WebhookSender(base_backoff_s=0.05, retry_budget_s=0.2, timeout_s=1)
+    with pytest.raises(WebhookError, match="gave up") as gave_up:
+        down.deliver(Sink("webhook", "http://127.0.0.1:9/none"), _alert())
+    assert gave_up.value.reason == "unreachable_budget_spent"
