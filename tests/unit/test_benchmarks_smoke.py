@@ -1,0 +1,56 @@
+"""The benchmark harness works on a tiny workload (how fast is for benchmarks.run, not CI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import run, stages
+from benchmarks.report import render
+from benchmarks.workloads import LANGUAGE_MIX, documents
+from transforms.chain import STAGES, enrich
+from transforms.document import CONTENT_HTML, CONTENT_TEXT, Document
+
+
+def test_workloads_are_deterministic_distinct_and_enrich_cleanly() -> None:
+    texts = list(documents("text", 30))
+    assert [d.content for d in texts] == [d.content for d in documents("text", 30)]
+    assert len({d.id for d in texts}) == 30
+    assert all(d.content_type == CONTENT_TEXT and len(d.content) > 1500 for d in texts)
+    pages = list(documents("html", 5))
+    assert all(d.content_type == CONTENT_HTML and len(d.content) > 10_000 for d in pages)
+    languages = set()
+    for doc in texts + pages:
+        result = enrich(doc)
+        assert isinstance(result, Document), result
+        assert result.entities, doc.origin
+        languages.add(result.language)
+    assert languages <= set(LANGUAGE_MIX)
+    assert len(languages) >= 4
+
+
+def test_stage_measurement_covers_every_stage() -> None:
+    result = stages.measure_chain("text", 5)
+    assert [s.name for s in result.stages] == [s.name for s in STAGES]
+    assert all(s.documents == 5 and s.failed == 0 for s in result.stages)
+    assert abs(sum(s.share for s in result.stages) - 1) < 1e-6
+    assert result.docs_per_s_cpu > 0
+
+
+def test_stages_part_of_the_harness_writes_results_and_report(tmp_path: Path) -> None:
+    plan = {
+        "text_stage_sizes": [3],
+        "html_stage_sizes": [2],
+        "trafilatura_pages": 2,
+        "profile_docs": {"text": 2},
+    }
+    code = run.main(["--only", "stages", "--out", str(tmp_path), "--plan-json", json.dumps(plan)])
+    assert code == 0
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert [c["kind"] for c in results["stages"]["chain"]] == ["text", "html"]
+    assert len(results["stages"]["trafilatura"]) == 2
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Each transform alone" in report
+    assert "Ratios and targets" in report
+    assert (tmp_path / "chain-text.prof").is_file()
+    assert render(results) == report
