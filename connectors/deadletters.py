@@ -183,8 +183,19 @@ def indexed_ids(settings: Settings, ids: Iterable[str]) -> set[str]:
 
 def raw_document(settings: Settings, letter: DeadLetter) -> Document:
     """The raw document to replay: the letter's own copy, else the raw topic's latest one."""
+    if letter.document and "alert" in letter.document:
+        raise DeadLetterError(
+            f"letter for document {letter.document_id} holds an alert, not a document; "
+            "alerts are raised again with `newsbeam alerts backfill`."
+        )
     if letter.document:
-        return Document.from_dict(letter.document)
+        try:
+            return Document.from_dict(letter.document)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise DeadLetterError(
+                f"the document in the letter for {letter.origin} is not a newsbeam document "
+                f"({exc}); publish it again from its origin with `newsbeam publish`."
+            ) from None
     if letter.document_id:
         latest: bytes | None = None
         key = letter.document_id.encode()
