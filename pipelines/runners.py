@@ -1,0 +1,133 @@
+"""Which Beam runner executes the ingest pipeline, and with which options.
+
+- ``direct``: Beam's in-process FnApiRunner (what ``ingest.run`` uses by default). With
+  ``workers > 1`` it runs that many SDK worker subprocesses; the Kafka source's
+  partitions are spread over them, one restriction per partition.
+- ``flink``: Beam's FlinkRunner through the Flink job server jar, on an embedded
+  mini-cluster (``--flink_master=[local]``) or a given cluster, in streaming mode
+  (the Kafka source is an unbounded splittable DoFn), with ``parallelism = workers``.
+- ``prism``: Beam's Go portable runner, a local binary built from the Go module proxy.
+
+Nothing is downloaded at run time: the job server jar and the Prism binary are local
+paths (``infra/flink.py`` obtains them with mvn and go), and the SDK harness runs in
+this process (LOOPBACK) or as a local subprocess (PROCESS).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.settings import Settings
+
+RUNNERS = ("direct", "flink", "prism")
+ENVIRONMENTS = ("LOOPBACK", "PROCESS")
+
+
+class RunnerError(ValueError):
+    """A runner choice that cannot work; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class RunnerChoice:
+    """What ``newsbeam run --runner ... --workers ...`` asked for."""
+
+    name: str = "direct"
+    workers: int = 1
+    flink_master: str = "[local]"
+    environment_type: str = "LOOPBACK"
+    job_server_jar: str | None = None  # default: obtained with mvn into the data dir
+    prism_location: str | None = None  # default: built with go into the data dir
+    extra_options: tuple[str, ...] = ()  # passed to Beam as they are, e.g. --checkpointing_interval
+
+    def __post_init__(self) -> None:
+        if self.name not in RUNNERS:
+            raise RunnerError(
+                f"runner {self.name!r} is unknown; choose one of {', '.join(RUNNERS)}."
+            )
+        if self.workers < 1:
+            raise RunnerError(f"workers={self.workers} must be at least 1.")
+        if self.environment_type not in ENVIRONMENTS:
+            raise RunnerError(
+                f"environment type {self.environment_type!r} is not supported here; "
+                f"choose one of {', '.join(ENVIRONMENTS)} (DOCKER needs a Docker daemon)."
+            )
+
+
+def process_environment_config() -> str:
+    """A PROCESS environment that starts the SDK harness from this interpreter's install.
+
+    Workers must have the project installed (``pip install newsbeam``) at the same path.
+    """
+    return json.dumps(
+        {"command": f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"}
+    )
+
+
+def direct_arguments(choice: RunnerChoice) -> list[str]:
+    if choice.workers == 1:
+        return ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+    # Subprocesses, not threads: enrichment is CPU-bound Python and threads share one GIL.
+    return [f"--direct_num_workers={choice.workers}", "--direct_running_mode=multi_processing"]
+
+
+def flink_arguments(choice: RunnerChoice, job_server_jar: str) -> list[str]:
+    from infra.flink import FLINK_VERSION
+
+    arguments = [
+        f"--flink_master={choice.flink_master}",
+        f"--flink_version={FLINK_VERSION}",
+        f"--flink_job_server_jar={job_server_jar}",
+        f"--parallelism={choice.workers}",
+        # The Kafka source is unbounded: Flink's batch mode cannot run it.
+        "--streaming",
+        f"--environment_type={choice.environment_type}",
+    ]
+    if choice.environment_type == "PROCESS":
+        arguments.append(f"--environment_config={process_environment_config()}")
+    return arguments
+
+
+def prism_arguments(choice: RunnerChoice, prism_location: str) -> list[str]:
+    arguments = [
+        f"--prism_location={prism_location}",
+        f"--environment_type={choice.environment_type}",
+        "--prism_log_level=warn",
+    ]
+    if choice.environment_type == "PROCESS":
+        arguments.append(f"--environment_config={process_environment_config()}")
+    return arguments
+
+
+def runner_and_options(choice: RunnerChoice, settings: Settings) -> tuple[Any, PipelineOptions]:
+    """The Beam runner object and its options; obtains the jar or binary if not given."""
+    from infra import flink
+
+    if choice.name == "direct":
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        arguments = direct_arguments(choice)
+        runner: Any = FnApiRunner()
+    elif choice.name == "flink":
+        from apache_beam.runners.portability.flink_runner import FlinkRunner
+
+        jar = choice.job_server_jar or str(flink.obtain_job_server_jar(settings))
+        arguments = flink_arguments(choice, jar)
+        runner = FlinkRunner()
+    else:
+        from apache_beam.runners.portability.prism_runner import PrismRunner
+
+        if choice.workers != 1:
+            raise RunnerError(
+                "Prism has no worker count to set: it runs every stage on one SDK harness. "
+                "Use --runner direct or flink for --workers > 1."
+            )
+        location = choice.prism_location or str(flink.obtain_prism(settings)[0])
+        arguments = prism_arguments(choice, location)
+        runner = PrismRunner()
+    options = PipelineOptions([*arguments, *choice.extra_options], save_main_session=False)
+    return runner, options
