@@ -65,6 +65,7 @@ def obtain_job_server_jar(settings: Settings, flink_version: str = FLINK_VERSION
             "mvn",
             "-q",
             "-B",
+            "-U",  # re-ask Central: do not trust a cached "not found"
             "dependency:copy",
             f"-Dartifact={artifact}",
             f"-DoutputDirectory={target.parent}",
@@ -75,16 +76,20 @@ def obtain_job_server_jar(settings: Settings, flink_version: str = FLINK_VERSION
         check=False,
     )
     if result.returncode != 0 or not target.is_file():
-        missing = "Could not find artifact" in result.stdout + result.stderr
+        output = result.stdout + result.stderr
+        errors = [
+            line
+            for line in output.splitlines()
+            if "[ERROR]" in line and line.replace("[ERROR]", "").strip()
+        ]
         why = (
-            "Maven Central (as this machine reaches it) does not have it"
-            if missing
+            errors[0].split("[ERROR]", 1)[1].strip()
+            if errors
             else f"mvn exited {result.returncode}"
         )
         raise PrepareError(
-            f"cannot obtain the Flink job server {artifact}: {why}. Put the jar at {target} "
-            "(or pass --flink-job-server-jar), or run a job server yourself and pass its "
-            "address with --job-endpoint.\n" + (result.stdout + result.stderr)[-1500:]
+            f"cannot obtain the Flink job server {artifact} from Maven Central: {why[:600]}. "
+            f"Put the jar at {target} or pass --flink-job-server-jar."
         )
     return target
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any
-
-from apache_beam.options.pipeline_options import PipelineOptions
+from typing import TYPE_CHECKING, Any
 
 from pipelines.settings import Settings
+
+if TYPE_CHECKING:  # Beam takes a second to import; the CLI registers these flags without it.
+    from apache_beam.options.pipeline_options import PipelineOptions
 
 RUNNERS = ("direct", "flink", "prism")
 ENVIRONMENTS = ("LOOPBACK", "PROCESS")
@@ -105,6 +106,8 @@ def prism_arguments(choice: RunnerChoice, prism_location: str) -> list[str]:
 
 def runner_and_options(choice: RunnerChoice, settings: Settings) -> tuple[Any, PipelineOptions]:
     """The Beam runner object and its options; obtains the jar or binary if not given."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     from infra import flink
 
     if choice.name == "direct":
@@ -131,3 +134,63 @@ def runner_and_options(choice: RunnerChoice, settings: Settings) -> tuple[Any, P
         runner = PrismRunner()
     options = PipelineOptions([*arguments, *choice.extra_options], save_main_session=False)
     return runner, options
+
+
+def run(settings: Settings, choice: RunnerChoice, until_idle: bool, idle_seconds: float) -> None:
+    """Run the ingest pipeline on the chosen runner.
+
+    The alerts alias is created here, before any worker starts: each worker's alert
+    stage would otherwise race to create it and all but one would fail.
+    """
+    from pipelines import ingest
+    from pipelines.alerting import ensure_alerts
+
+    runner, options = runner_and_options(choice, settings)
+    ensure_alerts(settings)
+    ingest.run(settings, until_idle, idle_seconds, runner=runner, options=options)
+
+
+def add_arguments(parser: Any) -> None:
+    """The runner flags of ``newsbeam run``."""
+    parser.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="direct",
+        help="direct: in-process FnApiRunner (default); flink: Beam's FlinkRunner; "
+        "prism: Beam's Go runner",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="parallel workers: SDK worker processes (direct) or Flink parallelism (default 1); "
+        "more than the topic's partitions adds nothing to reading",
+    )
+    parser.add_argument(
+        "--flink-master",
+        default="[local]",
+        help="with --runner flink: host:port of the JobManager's REST API "
+        "(default [local], an embedded mini-cluster)",
+    )
+    parser.add_argument(
+        "--environment-type",
+        choices=ENVIRONMENTS,
+        default="LOOPBACK",
+        help="where the Python SDK harness runs: LOOPBACK (in this process, default) or "
+        "PROCESS (a subprocess per Flink task manager)",
+    )
+    parser.add_argument(
+        "--flink-job-server-jar", help="a local Beam Flink job server jar (default: fetched by mvn)"
+    )
+    parser.add_argument("--prism-location", help="a local Prism binary (default: built by go)")
+
+
+def choice_from_arguments(args: Any) -> RunnerChoice:
+    return RunnerChoice(
+        name=args.runner,
+        workers=args.workers,
+        flink_master=args.flink_master,
+        environment_type=args.environment_type,
+        job_server_jar=args.flink_job_server_jar,
+        prism_location=args.prism_location,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipelines import runners
 from pipelines.settings import Settings
 
 
@@ -23,7 +24,8 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.elasticsearch import ElasticsearchAccessError, ElasticsearchUnavailableError
     from connectors.kafka import KafkaUnavailableError
-    from pipelines import ingest, observability
+    from infra.kafka_broker import PrepareError
+    from pipelines import observability
 
     observability.configure_logging(settings, fmt=args.log_format, level=args.log_level)
     server = None
@@ -40,7 +42,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
     try:
-        ingest.run(settings, until_idle=args.until_idle, idle_seconds=args.idle_seconds)
+        choice = runners.choice_from_arguments(args)
+        runners.run(settings, choice, until_idle=args.until_idle, idle_seconds=args.idle_seconds)
+    except (runners.RunnerError, PrepareError) as exc:
+        print(f"newsbeam run: {exc}", file=sys.stderr)
+        return 2
     except (ElasticsearchAccessError, ElasticsearchUnavailableError, KafkaUnavailableError) as exc:
         message = observability.redact(str(exc), observability.secrets_of(settings))
         print(f"newsbeam run: {message}", file=sys.stderr)
@@ -114,6 +120,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="lowest level logged (default INFO)",
     )
+    runners.add_arguments(run)
     run.set_defaults(handler=_run)
 
     demo = commands.add_parser(
