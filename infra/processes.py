@@ -127,8 +127,11 @@ def start_detached(
 def is_alive(pid: int) -> bool:
     """True while ``pid`` runs (a zombie is dead; our own exited children get reaped)."""
     child = _children.get(pid)
-    if child is not None and child.poll() is not None:
-        del _children[pid]
+    if child is not None:
+        # For our own child, waitpid is the authority, and it reaps the zombie too.
+        if child.poll() is None:
+            return True
+        _children.pop(pid, None)
         return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -170,7 +173,7 @@ def stop(pids: Sequence[int], timeout_s: float) -> list[int]:
     Only leaders get SIGTERM: Elasticsearch's launcher then shuts its server down in
     order, which a SIGTERM to the server itself would turn into "exited unexpectedly".
     """
-    leaders = [pid for pid in pids if _group_of(pid) == pid] or list(pids)
+    leaders = [pid for pid in pids if group_of(pid) == pid] or list(pids)
     for pid in leaders:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
@@ -183,7 +186,7 @@ def stop(pids: Sequence[int], timeout_s: float) -> list[int]:
     return [pid for pid in pids if is_alive(pid)]
 
 
-def _group_of(pid: int) -> int | None:
+def group_of(pid: int) -> int | None:
     try:
         return os.getpgid(pid)
     except ProcessLookupError:

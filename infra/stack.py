@@ -12,10 +12,13 @@ cluster) is only checked, never started or stopped.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -203,11 +206,34 @@ class _Pending:
     result: ServiceStatus | None = field(default=None)
 
 
+@contextlib.contextmanager
+def _exclusive(settings: Settings) -> Iterator[None]:
+    """One `up` or `down` at a time per data dir.
+
+    Several test sessions may call `up` on the shared stack at once; without this, both
+    would start a broker, the second would die on the taken port, and cleaning up after
+    it must not touch the first.
+    """
+    root = data_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "stack.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def up(settings: Settings) -> StackReport:
     """Start whatever is not running, wait until both are healthy, create the topics.
 
     Idempotent: services already running (ours) are only waited for and checked.
     """
+    with _exclusive(settings):
+        return _up(settings)
+
+
+def _up(settings: Settings) -> StackReport:
     services = _services(settings)
     results: dict[str, ServiceStatus] = {}
     pending: list[_Pending] = []
@@ -277,13 +303,13 @@ def _wait_healthy(pending: list[_Pending], timeout_s: float) -> None:
                     service.address,
                     _failure(service, f"exited during start-up (pid {item.pid})"),
                 )
-                _stop_service(service)
+                _stop_started(service, item.pid)
             elif time.monotonic() > deadline:
                 message = _failure(
                     service, f"was not healthy after {timeout_s:g} s (last check: {detail})"
                 )
                 if item.fresh:
-                    _stop_service(service)
+                    _stop_started(service, item.pid)
                     message += "\nIt was stopped again; raise NEWSBEAM_STARTUP_TIMEOUT_S if slow."
                 alive = item.pid if processes.is_alive(item.pid) else None
                 item.result = ServiceStatus(
@@ -306,6 +332,14 @@ def _create_topics(settings: Settings, kafka: ServiceStatus) -> None:
     kafka.detail += f"; topics {', '.join(topics)}"
 
 
+def _stop_started(service: _Service, leader: int) -> None:
+    """Stop the process tree this call started, and nothing else of the service's."""
+    tree = [pid for pid in _our_pids(service) if pid == leader or processes.group_of(pid) == leader]
+    processes.stop(tree or [leader], STOP_TIMEOUT_S)
+    if processes.read_pid(service.pid_file) == leader:
+        service.pid_file.unlink(missing_ok=True)
+
+
 def _stop_service(service: _Service) -> list[int]:
     """Stop every process of ours for ``service``; return the pids that survived SIGKILL."""
     pids = _our_pids(service)
@@ -321,6 +355,13 @@ def _stop_service(service: _Service) -> list[int]:
 
 def down(settings: Settings) -> StackReport:
     """Stop both services (SIGTERM, SIGKILL after a timeout) and verify nothing of ours is left."""
+    if not data_dir(settings).is_dir():
+        return _down(settings)  # nothing was ever started here; do not create the folder
+    with _exclusive(settings):
+        return _down(settings)
+
+
+def _down(settings: Settings) -> StackReport:
     report = []
     for service in _services(settings):
         if not service.is_local:

@@ -11,6 +11,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,25 @@ def test_a_start_up_timeout_names_the_service_its_address_and_its_log() -> None:
     assert f"{folder}/elasticsearch/logs/console.log" in es.detail
     assert "last lines:" in es.detail
     assert leftovers == []
+
+
+def test_two_concurrent_ups_share_one_stack() -> None:
+    # Two pytest sessions may start the shared stack at the same moment.
+    folder = _own_data_dir("stack-race")
+    settings = _settings(folder, 19092, 19200)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            reports = list(pool.map(lambda _: stack.up(settings), range(2)))
+        brokers = [
+            pid for pid in _leftovers(settings) if "kafka.Kafka" in processes.command_line(pid)
+        ]
+    finally:
+        stack.down(settings)
+        shutil.rmtree(folder, ignore_errors=True)
+    assert all(report.ok for report in reports), [r.describe() for r in reports]
+    pids = [{s.name: s.pid for s in report.services} for report in reports]
+    assert pids[0] == pids[1]
+    kafka_pid = pids[0]["kafka"]
+    assert kafka_pid is not None
+    assert brokers == [kafka_pid]
+    assert _leftovers(settings) == []
