@@ -21,6 +21,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document, utc_now
 from transforms.search_terms import document_search_text
+from transforms.stories import story_bands
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +179,16 @@ def article_mapping(modules: frozenset[str] | set[str] = frozenset()) -> dict[st
     return mapping
 
 
+# What a search without a field name (Kibana's search bar, query_string) looks in.
+_DEFAULT_FIELDS = {
+    "dead_letters": ["message", "origin", "stage", "reason"],
+    "alerts": ["snippet", "title", "rule", "entity", "variants"],
+}
+
+
 def default_fields(mapping_name: str, modules: frozenset[str] | set[str]) -> list[str]:
     if mapping_name != "articles":
-        return ["message", "origin", "stage", "reason"]
+        return list(_DEFAULT_FIELDS[mapping_name])
     fields = list(ARTICLE_DEFAULT_FIELDS)
     if ANALYSIS_MODULE in modules:
         fields += [f"{f}.{lang}" for f in ("title", "text") for lang in LANGUAGE_ANALYZERS]
@@ -470,7 +478,11 @@ def article_source(doc: Document) -> dict[str, Any]:
         ],
         "story": {"id": doc.story_id or doc.id},
         "fingerprint": (
-            {"content_hash": doc.fingerprint.content_hash, "simhash": doc.fingerprint.simhash}
+            {
+                "content_hash": doc.fingerprint.content_hash,
+                "simhash": doc.fingerprint.simhash,
+                "bands": story_bands(doc.fingerprint.simhash),
+            }
             if doc.fingerprint
             else None
         ),

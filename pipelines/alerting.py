@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTERS = "dead_letters"
 WATCHLIST_CHECK_S = 3.0
-LOOKUP_CHUNK = 50  # documents per story lookup: 8 wildcard clauses each, under max_clause_count
+LOOKUP_CHUNK = 50  # documents per story lookup (8 band terms each)
 MAX_BACKOFF_S = 30.0
 
 

@@ -25,10 +25,11 @@ from transforms.fingerprint import (
     simhash_distance,
 )
 
-SIMHASH_HEX_DIGITS = 16
-# Hex-aligned bands for the wildcard lookup: 8 bands of 8 bits find every copy within 7 bits
-# (a light edit of a long article moves 1-5 bits) on an index without ``fingerprint.bands``.
-WILDCARD_BANDS = 8
+# Eight 8-bit bands, indexed as exact terms (``fingerprint.bands``): copies within 7 bits always
+# share one (pigeonhole; a light edit of a long article moves 1-5 bits), and one band term
+# matches about 1/256 of the index, so the lookup stays selective as the index grows. Copies
+# 8-14 bits apart are found when they happen to share a band; the real distance decides.
+STORY_BANDS = 8
 STORY_MAX_DISTANCE = NEAR_DUPLICATE_MAX_DISTANCE
 
 
@@ -68,15 +69,9 @@ class StoryCandidate:
         )
 
 
-def band_patterns(simhash: str, bands: int = WILDCARD_BANDS) -> list[str]:
-    """Wildcard patterns matching any 64-bit hex SimHash that shares one band with ``simhash``.
-
-    The articles mapping indexes the SimHash as one keyword, so a band is a
-    position-anchored wildcard ("????1a2b*"). Where the index also carries the exact
-    band terms (``fingerprint.bands``, from ``simhash_bands``) those are queried too.
-    """
-    width = SIMHASH_HEX_DIGITS // bands
-    return ["?" * (i * width) + simhash[i * width : (i + 1) * width] + "*" for i in range(bands)]
+def story_bands(simhash: str) -> list[str]:
+    """The band terms an article is indexed under and looked up by."""
+    return simhash_bands(simhash, STORY_BANDS)
 
 
 def lookup_query(docs: Sequence[Document]) -> dict[str, Any] | None:
@@ -89,14 +84,9 @@ def lookup_query(docs: Sequence[Document]) -> dict[str, Any] | None:
     if hashes:
         should.append({"terms": {"fingerprint.content_hash": hashes}})
     simhashes = sorted({d.fingerprint.simhash for d in docs if d.fingerprint})
-    bands = sorted({band for h in simhashes for band in simhash_bands(h)})
+    bands = sorted({band for h in simhashes for band in story_bands(h)})
     if bands:
         should.append({"terms": {"fingerprint.bands": bands}})
-    for simhash in simhashes:
-        if len(simhash) == SIMHASH_HEX_DIGITS:
-            should.extend(
-                {"wildcard": {"fingerprint.simhash": {"value": p}}} for p in band_patterns(simhash)
-            )
     if not docs:
         return None
     return {"bool": {"should": should, "minimum_should_match": 1}}

@@ -15,7 +15,7 @@ from connectors.webhook import WebhookError, WebhookSender
 from transforms.alerts import AlertRule, Sink, raise_alerts
 from transforms.chain import enrich
 from transforms.document import Document
-from transforms.stories import StoryCandidate, assign_stories, band_patterns, lookup_query
+from transforms.stories import StoryCandidate, assign_stories, lookup_query, story_bands
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -62,14 +62,21 @@ def test_other_language_is_never_the_same_story(seed_003: str) -> None:
     assert assign_stories([doc], [twin])[0].story_id == "en"
 
 
-def test_band_patterns_anchor_each_byte() -> None:
-    patterns = band_patterns("0123456789abcdef")
-    assert patterns[0] == "01*"
-    assert patterns[3] == "??????67*"
-    assert len(patterns) == 8
-    query = lookup_query([_enriched("d", "Khalifa Haftar spoke in Benghazi today.")])
+def test_copies_within_seven_bits_share_a_story_band_and_the_lookup_asks_for_it() -> None:
+    base = int("0123456789abcdef", 16)
+    for flipped in ([0, 9, 18, 27, 36, 45, 54], [63, 62, 61, 60, 59, 58, 57]):
+        copy = base
+        for bit in flipped:
+            copy ^= 1 << bit
+        assert set(story_bands(f"{base:016x}")) & set(story_bands(f"{copy:016x}"))
+    assert len(story_bands("0123456789abcdef")) == 8
+    doc = _enriched("d", "Khalifa Haftar spoke in Benghazi today.")
+    query = lookup_query([doc])
     assert query is not None
-    assert {"terms": {"id": ["d"]}} in query["bool"]["should"]
+    should = query["bool"]["should"]
+    assert {"terms": {"id": ["d"]}} in should
+    assert doc.fingerprint is not None
+    assert {"terms": {"fingerprint.bands": sorted(story_bands(doc.fingerprint.simhash))}} in should
 
 
 class _Hook(BaseHTTPRequestHandler):
