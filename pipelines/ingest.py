@@ -79,7 +79,7 @@ def build(
     decoded = records | "Decode" >> beam.ParDo(_DecodeRecord()).with_outputs(
         DEAD_LETTERS, main="docs"
     )
-    docs, failed = decoded.docs | "Enrich" >> EnrichDocuments()
+    docs, failed = decoded.docs | "Enrich" >> EnrichDocuments(settings.knowledge_base_file)
     # Stories before indexing (the article carries its story id), alerts before the articles
     # sink (documents leave RaiseAlerts once their alerts are stored, so the commit waits too).
     alerted = (

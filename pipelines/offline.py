@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from connectors.files import read_articles
 from pipelines.settings import Settings
-from transforms.chain import enrich
+from transforms.chain import build_stages, enrich
 from transforms.document import DeadLetter, Document
 
 
@@ -48,8 +48,9 @@ def document_record(doc: Document) -> dict[str, Any]:
 
 def process_paths(paths: Iterable[str | Path], settings: Settings, out: TextIO, err: TextIO) -> int:
     rejected = 0
+    stages = build_stages(settings.knowledge_base_file)
     for item in read_articles(paths, settings.max_document_bytes):
-        result = enrich(item) if isinstance(item, Document) else item
+        result = enrich(item, stages) if isinstance(item, Document) else item
         if isinstance(result, DeadLetter):
             rejected += 1
             print(

@@ -14,7 +14,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.chain import STAGES, Stage, dead_letter
+from transforms.chain import STAGES, Stage, build_stages, dead_letter
 from transforms.document import Document
 
 DEAD_LETTERS = "dead_letters"
@@ -37,69 +37,80 @@ class _ApplyStage(beam.DoFn):  # type: ignore[misc]
 class _Stage(beam.PTransform):  # type: ignore[misc]
     """One transform stage, with its failures on the ``dead_letters`` output."""
 
-    stage: Stage
+    stage_name: str
+
+    def __init__(self, stage: Stage | None = None) -> None:
+        super().__init__()
+        self.stage = stage or _DEFAULT[self.stage_name]
 
     def expand(self, docs: Any) -> Any:
         return docs | beam.ParDo(_ApplyStage(self.stage)).with_outputs(DEAD_LETTERS, main="docs")
 
 
-_BY_NAME = {stage.name: stage for stage in STAGES}
+_DEFAULT = {stage.name: stage for stage in STAGES}
 
 
 class ExtractText(_Stage):
     """Body text: trafilatura for HTML, normalised lines for plain text."""
 
-    stage = _BY_NAME["extract"]
+    stage_name = "extract"
 
 
 class ExtractMetadata(_Stage):
     """Title, outlet, authors, published date; their lines leave the body."""
 
-    stage = _BY_NAME["metadata"]
+    stage_name = "metadata"
 
 
 class StripBoilerplate(_Stage):
     """Appeals, footers, captions and prompts out of the body, kept by kind."""
 
-    stage = _BY_NAME["boilerplate"]
+    stage_name = "boilerplate"
 
 
 class DetectLanguage(_Stage):
     """Language code and confidence of the body."""
 
-    stage = _BY_NAME["language"]
+    stage_name = "language"
 
 
 class TagEntities(_Stage):
     """People, organisations and places, linked across spellings and languages."""
 
-    stage = _BY_NAME["entities"]
+    stage_name = "entities"
 
 
 class FingerprintText(_Stage):
     """Exact and near-duplicate fingerprints of the body."""
 
-    stage = _BY_NAME["fingerprint"]
+    stage_name = "fingerprint"
 
 
-_IN_ORDER: tuple[type[_Stage], ...] = (
-    ExtractText,
-    ExtractMetadata,
-    StripBoilerplate,
-    DetectLanguage,
-    TagEntities,
-    FingerprintText,
-)
-assert [t.stage for t in _IN_ORDER] == list(STAGES), "keep _IN_ORDER in step with STAGES"
+_BY_STAGE_NAME: dict[str, type[_Stage]] = {
+    t.stage_name: t
+    for t in (
+        ExtractText,
+        ExtractMetadata,
+        StripBoilerplate,
+        DetectLanguage,
+        TagEntities,
+        FingerprintText,
+    )
+}
 
 
 class EnrichDocuments(beam.PTransform):  # type: ignore[misc]
     """Every stage in order. Returns (enriched ``(ack, Document)``, ``(ack, DeadLetter)``)."""
 
+    def __init__(self, knowledge_base_file: str = "") -> None:
+        super().__init__()
+        self._stages = build_stages(knowledge_base_file)
+
     def expand(self, docs: Any) -> tuple[Any, Any]:
         failures = []
-        for transform_type in _IN_ORDER:
-            result = docs | transform_type.__name__ >> transform_type()
+        for stage in self._stages:
+            transform_type = _BY_STAGE_NAME[stage.name]
+            result = docs | transform_type.__name__ >> transform_type(stage)
             docs = result.docs
             failures.append(result[DEAD_LETTERS])
         dead = tuple(failures) | "FlattenStageFailures" >> beam.Flatten()

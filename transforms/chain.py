@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from transforms.boilerplate import strip_boilerplate
 from transforms.document import CONTENT_HTML, DeadLetter, Document, PoisonInputError
-from transforms.entities import tag_entities
+from transforms.entities import EntityTagger
 from transforms.fingerprint import fingerprint
 from transforms.html import extract_html
 from transforms.language import detect_language
@@ -36,14 +36,19 @@ class Stage(NamedTuple):
     apply: Callable[[Document], Document]
 
 
-STAGES: tuple[Stage, ...] = (
-    Stage("extract", extract_text),
-    Stage("metadata", extract_metadata),
-    Stage("boilerplate", strip_boilerplate),
-    Stage("language", detect_language),
-    Stage("entities", tag_entities),
-    Stage("fingerprint", fingerprint),
-)
+def build_stages(knowledge_base_file: str = "") -> tuple[Stage, ...]:
+    """The stages in order; ``knowledge_base_file`` replaces the packaged knowledge base."""
+    return (
+        Stage("extract", extract_text),
+        Stage("metadata", extract_metadata),
+        Stage("boilerplate", strip_boilerplate),
+        Stage("language", detect_language),
+        Stage("entities", EntityTagger(knowledge_base_file)),
+        Stage("fingerprint", fingerprint),
+    )
+
+
+STAGES = build_stages()
 
 
 def dead_letter(stage: str, doc: Document, exc: Exception) -> DeadLetter:
@@ -62,9 +67,9 @@ def dead_letter(stage: str, doc: Document, exc: Exception) -> DeadLetter:
     )
 
 
-def enrich(doc: Document) -> Document | DeadLetter:
+def enrich(doc: Document, stages: tuple[Stage, ...] = STAGES) -> Document | DeadLetter:
     """Run every stage in order; the first failure becomes the document's dead letter."""
-    for stage in STAGES:
+    for stage in stages:
         try:
             doc = stage.apply(doc)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded as data

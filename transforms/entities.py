@@ -22,7 +22,7 @@ import csv
 import dataclasses
 import gzip
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -738,14 +738,19 @@ def tag_entities(
     return dataclasses.replace(doc, entities=mentions)
 
 
-def entity_tagger(knowledge_base_file: str = "") -> Callable[[Document], Document]:
-    """``tag_entities`` bound to the knowledge base in settings (``knowledge_base_file``)."""
-    kb = load_knowledge_base(knowledge_base_file or None)
+@dataclass(frozen=True)
+class EntityTagger:
+    """``tag_entities`` bound to a knowledge-base file (settings ``knowledge_base_file``).
 
-    def tag(doc: Document) -> Document:
+    Holds only the path, so it pickles small for Beam workers; each process loads
+    (and caches) the knowledge base the first time it tags.
+    """
+
+    knowledge_base_file: str = ""
+
+    def __call__(self, doc: Document) -> Document:
+        kb = load_knowledge_base(self.knowledge_base_file or None)
         return tag_entities(doc, knowledge_base=kb)
-
-    return tag
 
 
 def _non_overlapping(candidates: Iterable[Candidate]) -> list[Candidate]:

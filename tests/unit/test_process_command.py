@@ -59,3 +59,22 @@ def test_rejects_go_to_stderr_and_set_the_exit_status(
     assert len(lines) == 2
     assert any("empty.txt" in line and "empty" in line for line in lines)
     assert any("binary.txt" in line and "binary" in line for line in lines)
+
+
+def test_the_knowledge_base_setting_reaches_the_transforms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text(
+        "entities:\n  - name: Zorblax Quint\n    type: PER\n    aliases: [Zorblax Quint, Quint]\n"
+    )
+    article = tmp_path / "a.txt"
+    article.write_text("The envoy Zorblax Quint met officials in Geneva on Tuesday to talk trade.")
+    assert main(["process", str(article)]) == 0
+    default_run = json.loads(capsys.readouterr().out)
+    assert "Zorblax Quint" not in {e["canonical"] for e in default_run["entities"]}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NEWSBEAM_KNOWLEDGE_BASE_FILE", str(kb))
+        assert main(["process", str(article)]) == 0
+    custom_run = json.loads(capsys.readouterr().out)
+    assert "Zorblax Quint" in {e["canonical"] for e in custom_run["entities"]}
