@@ -77,6 +77,7 @@ def extract_zip(archive: Path, target: Path) -> None:
 
 class ElasticsearchNode:
     name = "elasticsearch"
+    setting_hint = "NEWSBEAM_ES_URL=http://127.0.0.1:<port> (transport on port + 100)"
 
     def __init__(self, settings: Settings, data_dir: Path) -> None:
         self.settings = settings

@@ -104,6 +104,7 @@ def _admin_config(bootstrap: str, known: dict[str, object]) -> dict[str, object]
 
 class KafkaBroker:
     name = "kafka"
+    setting_hint = "NEWSBEAM_KAFKA_BOOTSTRAP=127.0.0.1:<port> (controller on port + 1)"
 
     def __init__(self, settings: Settings, data_dir: Path) -> None:
         self.settings = settings

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import re
 import signal
 import socket
 import subprocess
@@ -149,13 +150,18 @@ def command_line(pid: int) -> str:
     return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()
 
 
-def processes_mentioning(marker: str) -> list[int]:
-    """Live pids whose command line contains ``marker`` (our service folder)."""
+def processes_mentioning(folder: str) -> list[int]:
+    """Live pids whose command line names a path inside ``folder`` (our service folder).
+
+    The path must start an argument or follow ``=``/``:`` (``-Dx=/..``, ``file:/..``), so
+    ``/a/.newsbeam/`` does not match a process of ``/b/a/.newsbeam/``.
+    """
+    pattern = re.compile(r"(?:^|[\s=:])" + re.escape(folder))
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             pid = int(entry.name)
-            if marker in command_line(pid) and is_alive(pid):
+            if pattern.search(command_line(pid)) and is_alive(pid):
                 found.append(pid)
     return sorted(found)
 

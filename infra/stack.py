@@ -75,6 +75,7 @@ class _Service(Protocol):
     pid_file: Path
     address: str
     ports: tuple[int, ...]
+    setting_hint: str
 
     @property
     def is_local(self) -> bool: ...
@@ -168,9 +169,8 @@ def _start(service: _Service, java_home: Path, account: RunAs) -> tuple[int, str
         if not processes.port_is_free("127.0.0.1", port):
             raise StackError(
                 f"port {port} for {service.name} is already taken by "
-                f"{processes.port_owner(port)}, which newsbeam did not start; stop it, or move "
-                f"newsbeam's {service.name} to another port (NEWSBEAM_KAFKA_BOOTSTRAP / "
-                "NEWSBEAM_ES_URL)."
+                f"{processes.port_owner(port)}, which newsbeam did not start; stop it, or "
+                f"move newsbeam's {service.name} to other ports with {service.setting_hint}."
             )
     blocked = processes.unreachable_ancestor(account, service.folder)
     if blocked is not None:
