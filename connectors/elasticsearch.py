@@ -535,7 +535,14 @@ class _BulkIndex(beam.DoFn):  # type: ignore[misc]
         from apache_beam.utils.windowed_value import WindowedValue
 
         for output in self._flush():
-            yield WindowedValue(output, 0, [GlobalWindow()])
+            # finish_bundle must window its outputs itself, dead letters included: a
+            # TaggedOutput wrapped whole would land on the main (acks) output.
+            if isinstance(output, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(
+                    output.tag, WindowedValue(output.value, 0, [GlobalWindow()])
+                )
+            else:
+                yield WindowedValue(output, 0, [GlobalWindow()])
 
     def teardown(self) -> None:
         self._es.close()

@@ -283,6 +283,17 @@ class Monitor(threading.Thread):
         else:
             HEALTH.resolved("kafka")
         try:
+            self._probe_elasticsearch()
+        except Exception as exc:  # noqa: BLE001
+            HEALTH.problem(
+                "elasticsearch",
+                f"Elasticsearch at {self.settings.es_url} has not answered for {{age}} s "
+                f"({exc.__class__.__name__}); the pipeline is waiting and retrying, "
+                "nothing is committed until it is back.",
+            )
+        else:
+            HEALTH.resolved("elasticsearch")
+        try:
             self._measure_alert_latency()
         except Exception as exc:  # noqa: BLE001
             log.debug("alert latency check failed: %s", exc.__class__.__name__)
@@ -312,6 +323,15 @@ class Monitor(threading.Thread):
                 f"no offset of {topic} was committed for {now - since:.0f} s while {total_lag} "
                 "records wait; check the Elasticsearch and dead-letter problems above and the log.",
             )
+
+    def _probe_elasticsearch(self) -> None:
+        from connectors.elasticsearch import client
+
+        es = client(self.settings)
+        try:
+            es.options(request_timeout=3, max_retries=0).cluster.health()
+        finally:
+            es.close()
 
     def _measure_alert_latency(self) -> None:
         from connectors.elasticsearch import client
