@@ -48,7 +48,15 @@ def _host_ports(service: dict[str, Any]) -> set[int]:
 
 
 def test_the_compose_file_parses_and_has_every_service(services: dict[str, Any]) -> None:
-    assert set(services) >= {"kafka", "kafka-setup", "elasticsearch", "kibana", "pipeline"}
+    assert set(services) >= {
+        "kafka",
+        "kafka-setup",
+        "elasticsearch",
+        "kibana",
+        "pipeline",
+        "alerts-deliver",
+        "kibana-setup",
+    }
 
 
 def test_images_are_the_versions_the_local_stack_runs(services: dict[str, Any]) -> None:
@@ -125,6 +133,25 @@ def test_pipeline_is_configured_only_through_real_settings(services: dict[str, A
     assert settings.consumer_group == DEFAULTS.consumer_group
     assert settings.es_port == DEFAULTS.es_port
     assert settings.es_url == "http://elasticsearch:9200"
+
+
+@pytest.mark.parametrize("name", ["pipeline", "alerts-deliver", "kibana-setup"])
+def test_every_newsbeam_service_uses_real_settings_and_real_commands(
+    services: dict[str, Any], name: str
+) -> None:
+    from pipelines.cli import build_parser
+
+    service = services[name]
+    assert service.get("image") == services["pipeline"]["image"]
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    env: dict[str, str] = service["environment"]
+    for variable in env:
+        assert variable[len(ENV_PREFIX) :].lower() in fields, f"{name}: {variable}"
+    settings = load(environ=env, config_file=None)
+    assert settings.index_prefix == DEFAULTS.index_prefix
+    # The command parses as a newsbeam command line (the image's entrypoint is newsbeam).
+    args = build_parser().parse_args(service["command"])
+    assert callable(args.handler)
 
 
 def test_pipeline_runs_after_its_services_are_healthy(services: dict[str, Any]) -> None:
