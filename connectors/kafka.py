@@ -39,6 +39,39 @@ def _unavailable(bootstrap: str, exc: Exception) -> KafkaUnavailableError:
     )
 
 
+def producer(bootstrap: str, client_id: str, **overrides: Any) -> KafkaProducer:
+    """A producer that waits for every in-sync replica and retries transient errors."""
+    options: dict[str, Any] = {
+        "acks": "all",
+        "linger_ms": 5,
+        "retries": 10,
+        "max_request_size": 8 * 1024 * 1024,
+        **overrides,
+    }
+    try:
+        return KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, **options)
+    except NoBrokersAvailable as exc:
+        raise _unavailable(bootstrap, exc) from exc
+
+
+def consumer(
+    bootstrap: str, client_id: str, group_id: str | None = None, *topics: str, **overrides: Any
+) -> KafkaConsumer:
+    """A consumer that never commits by itself and starts at the earliest offset."""
+    options: dict[str, Any] = {
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 8 * 1024 * 1024,
+        **overrides,
+    }
+    try:
+        return KafkaConsumer(
+            *topics, bootstrap_servers=bootstrap, client_id=client_id, group_id=group_id, **options
+        )
+    except NoBrokersAvailable as exc:
+        raise _unavailable(bootstrap, exc) from exc
+
+
 def ensure_topics(
     bootstrap: str, topics: Iterable[str], partitions: int = 1, timeout_s: float = 30.0
 ) -> None:
@@ -73,21 +106,13 @@ class DocumentProducer:
     def __init__(self, bootstrap: str, raw_topic: str, dlq_topic: str, **config: Any) -> None:
         self.raw_topic = raw_topic
         self.dlq_topic = dlq_topic
-        self._bootstrap = bootstrap
-        try:
-            self._producer = KafkaProducer(
-                bootstrap_servers=bootstrap,
-                client_id="newsbeam-producer",
-                acks="all",
-                linger_ms=5,
-                retries=10,
-                max_request_size=8 * 1024 * 1024,
-                key_serializer=str.encode,
-                value_serializer=str.encode,
-                **config,
-            )
-        except NoBrokersAvailable as exc:
-            raise _unavailable(bootstrap, exc) from exc
+        self._producer = producer(
+            bootstrap,
+            "newsbeam-producer",
+            key_serializer=str.encode,
+            value_serializer=str.encode,
+            **config,
+        )
 
     def publish(self, doc: Document) -> None:
         self._producer.send(self.raw_topic, key=doc.id, value=doc.to_json())
@@ -156,19 +181,9 @@ class _PartitionTracker(OffsetRestrictionTracker):  # type: ignore[misc]
 
 
 def _consumer(bootstrap: str, group_id: str | None) -> KafkaConsumer:
-    try:
-        return KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=group_id,
-            client_id="newsbeam-reader",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=500,
-            fetch_max_bytes=16 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-        )
-    except NoBrokersAvailable as exc:
-        raise _unavailable(bootstrap, exc) from exc
+    return consumer(
+        bootstrap, "newsbeam-reader", group_id, max_poll_records=500, fetch_max_bytes=16 << 20
+    )
 
 
 class _ListPartitions(beam.DoFn):  # type: ignore[misc]
@@ -382,14 +397,7 @@ class _Publish(beam.DoFn):  # type: ignore[misc]
         self._acks: list[Any] = []
 
     def setup(self) -> None:
-        self._producer = KafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            client_id="newsbeam-pipeline",
-            acks="all",
-            linger_ms=5,
-            retries=10,
-            max_request_size=8 * 1024 * 1024,
-        )
+        self._producer = producer(self._bootstrap, "newsbeam-pipeline")
 
     def process(self, element: tuple[Any, str, str]) -> None:
         ack, key, value = element

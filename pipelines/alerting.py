@@ -27,7 +27,9 @@ import apache_beam as beam
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from connectors.elasticsearch import RETRYABLE_STATUS, client, ensure_index
+from connectors.kafka import consumer as kafka_consumer
 from connectors.kafka import ensure_topics
+from connectors.kafka import producer as kafka_producer
 from pipelines.settings import Settings
 from transforms.alerts import (
     SINK_CONSOLE,
@@ -140,18 +142,10 @@ class AlertStore:
     """
 
     def __init__(self, settings: Settings) -> None:
-        from kafka import KafkaProducer
-
         self.settings = settings
         self.es = client(settings)
         ensure_alerts(settings, self.es)
-        self.producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            client_id="newsbeam-alerts",
-            acks="all",
-            linger_ms=0,
-            retries=10,
-        )
+        self.producer = kafka_producer(settings.kafka_bootstrap, "newsbeam-alerts", linger_ms=0)
 
     def close(self) -> None:
         self.producer.close(timeout=30)
@@ -487,20 +481,18 @@ class SinkWorker(threading.Thread):
             log.exception("delivery to %s stopped", self.sink.key)
 
     def _run(self) -> None:
-        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+        from kafka import TopicPartition
         from kafka.structs import OffsetAndMetadata
 
-        consumer = KafkaConsumer(
+        consumer = kafka_consumer(
+            self.settings.kafka_bootstrap,
+            f"newsbeam-{self.name}",
+            delivery_group(self.settings, self.sink),
             self.settings.alerts_topic,
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=delivery_group(self.settings, self.sink),
-            client_id=f"newsbeam-{self.name}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
             max_poll_records=50,
             max_poll_interval_ms=max(300_000, int(self.sender.retry_budget_s * 2000)),
         )
-        producer = KafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
+        producer = kafka_producer(self.settings.kafka_bootstrap, f"newsbeam-{self.name}")
         try:
             while not self.stop.is_set():
                 batches = consumer.poll(timeout_ms=200)
@@ -716,15 +708,10 @@ def tail_alerts(
     as_json: bool = False,
 ) -> int:
     """Print alerts from the alerts topic as they arrive, with each story's size now."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
     ensure_topics(settings.kafka_bootstrap, [settings.alerts_topic])
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        client_id="newsbeam-alerts-tail",
-        enable_auto_commit=False,
-    )
+    consumer = kafka_consumer(settings.kafka_bootstrap, "newsbeam-alerts-tail")
     es = client(settings)
     shown = 0
     try:
