@@ -30,14 +30,13 @@ PARTITIONS = 4
 
 
 def corpus(folder: Path) -> Path:
-    """The seeds plus a syndicated, lightly edited copy of two of them (same story)."""
+    """The seeds plus a syndicated, lightly edited copy of seed 003 (same story)."""
     folder.mkdir(parents=True, exist_ok=True)
     for seed in sorted(SEEDS.iterdir()):
         (folder / seed.name).write_bytes(seed.read_bytes())
-    for prefix in ("003", "001"):
-        text = next(SEEDS.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
-        edited = text.replace(".", ". ", 1)
-        (folder / f"mirror_{prefix}.txt").write_text(edited + "\n", encoding="utf-8")
+    text = next(SEEDS.glob("003_*.txt")).read_text(encoding="utf-8")
+    edited = text.replace("last night", "late last night", 1)
+    (folder / "mirror_003.txt").write_text(edited, encoding="utf-8")
     return folder
 
 
@@ -69,6 +68,10 @@ def outcome(settings: Settings) -> dict[str, Any]:
         alerts = es.search(index=settings.alerts_alias, size=1000)["hits"]["hits"]
     finally:
         es.close()
+    committed = committed_offsets(
+        settings.kafka_bootstrap, settings.raw_topic, settings.consumer_group
+    )
+    ends = end_offsets(settings.kafka_bootstrap, settings.raw_topic)
     origin = {hit["_id"]: Path(hit["_source"]["origin"]).name for hit in articles}
     members: dict[str, set[str]] = {}
     for hit in articles:
@@ -81,10 +84,8 @@ def outcome(settings: Settings) -> dict[str, Any]:
             (a["_source"]["rule"], frozenset(members.get(a["_source"]["story_id"], ())))
             for a in alerts
         ),
-        "offsets_at_end": committed_offsets(
-            settings.kafka_bootstrap, settings.raw_topic, settings.consumer_group
-        )
-        == end_offsets(settings.kafka_bootstrap, settings.raw_topic),
+        # An empty partition has nothing to commit: None there means "at the end" too.
+        "offsets_at_end": all((committed.get(p) or 0) == end for p, end in ends.items()),
     }
 
 
@@ -103,8 +104,8 @@ def reference_run(test_settings: Settings, tmp_path: Path) -> tuple[dict[str, An
     published = publish_corpus(test_settings, corpus(tmp_path / "corpus"))
     done = run_as(test_settings, "direct1", runners.RunnerChoice("direct", workers=1))
     result = outcome(done)
-    # The copies joined their originals: 7 files, 5 stories, one alert per story.
-    assert sum(result["ids"].values()) == published == 7
+    # The copy joined its original: 6 files, 5 stories, one alert per story.
+    assert sum(result["ids"].values()) == published == 6
     assert {"mirror_003.txt", "003_06b97083d1090c06.txt"} in result["stories"]
     assert len(result["stories"]) == 5
     assert len(result["alerts"]) == 5
