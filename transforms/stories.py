@@ -113,10 +113,12 @@ def story_for(
     candidates: Iterable[StoryCandidate],
     max_distance: int = STORY_MAX_DISTANCE,
 ) -> str:
-    """The story ``doc`` belongs to: its own earlier one, else its nearest copy's, else its id.
+    """The story ``doc`` belongs to: its own earlier one, else its nearest copy's, else a new one.
 
     Ties go to the earliest article, then the smallest story id, so every worker
-    and every replay picks the same story.
+    and every replay picks the same story. A new story is named after the text's
+    content hash, so exact copies that no worker has indexed yet (the same wire
+    story arriving under several URLs at once) still land in one story.
     """
     best: tuple[int, str, str] | None = None
     for other in candidates:
@@ -131,7 +133,12 @@ def story_for(
         rank = (distance, other.received_at or "~", other.story_id)
         if best is None or rank < best:
             best = rank
-    return best[2] if best else doc.id
+    return best[2] if best else new_story_id(doc)
+
+
+def new_story_id(doc: Document) -> str:
+    """The id of a story ``doc`` starts: from its text, so exact copies agree without meeting."""
+    return doc.fingerprint.content_hash[:20] if doc.fingerprint else doc.id
 
 
 def assign_stories(

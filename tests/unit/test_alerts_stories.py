@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,13 @@ from connectors.webhook import WebhookError, WebhookSender
 from transforms.alerts import AlertRule, Sink, raise_alerts
 from transforms.chain import enrich
 from transforms.document import Document
-from transforms.stories import StoryCandidate, assign_stories, lookup_query, story_bands
+from transforms.stories import (
+    StoryCandidate,
+    assign_stories,
+    lookup_query,
+    new_story_id,
+    story_bands,
+)
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -35,17 +42,26 @@ def test_a_light_edit_joins_the_story_and_another_article_does_not(seed_003: str
     original = _enriched("orig", seed_003)
     copy = _enriched("copy", seed_003.replace("last night", "late last night", 1))
     other = _enriched("other", next(SEEDS.glob("004_*.txt")).read_text(encoding="utf-8"))
+    original = dataclasses.replace(original, story_id=new_story_id(original))
     indexed = [StoryCandidate.of(original)]
     placed_copy, placed_other = assign_stories([copy, other], indexed)
-    assert placed_copy.story_id == "orig"
-    assert placed_other.story_id == "other"
+    assert placed_copy.story_id == original.story_id == new_story_id(original)
+    assert placed_other.story_id == new_story_id(other)
+    assert placed_other.story_id != placed_copy.story_id
 
 
 def test_copies_in_one_bundle_share_the_first_ones_story(seed_003: str) -> None:
     first = _enriched("a", seed_003)
     second = _enriched("b", seed_003 + "\nSyndicated.")
     second.received_at = "9999"  # arrives later
-    assert [d.story_id for d in assign_stories([second, first], [])] == ["a", "a"]
+    assert [d.story_id for d in assign_stories([second, first], [])] == [new_story_id(first)] * 2
+
+
+def test_exact_copies_that_never_meet_still_share_a_story(seed_003: str) -> None:
+    """Two workers each see one copy and nothing indexed: the content hash names the story."""
+    one = _enriched("https://a.example/1", seed_003)
+    two = _enriched("https://b.example/2", seed_003)
+    assert assign_stories([one], [])[0].story_id == assign_stories([two], [])[0].story_id
 
 
 def test_a_replay_keeps_the_story_it_was_indexed_with(seed_003: str) -> None:
@@ -59,7 +75,7 @@ def test_other_language_is_never_the_same_story(seed_003: str) -> None:
     doc = _enriched("en", seed_003)
     assert doc.fingerprint is not None
     twin = StoryCandidate("nl", "nl", doc.fingerprint.content_hash, doc.fingerprint.simhash, "nl")
-    assert assign_stories([doc], [twin])[0].story_id == "en"
+    assert assign_stories([doc], [twin])[0].story_id == new_story_id(doc) != "nl"
 
 
 def test_copies_within_seven_bits_share_a_story_band_and_the_lookup_asks_for_it() -> None:
