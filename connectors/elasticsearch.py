@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 import apache_beam as beam
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
 
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document, utc_now
@@ -274,9 +274,13 @@ def ensure_index(es: Elasticsearch, alias: str, mapping_name: str, version: int 
             "run `newsbeam index migrate` to write into a new version."
         )
     index = f"{alias}-v{version}"
-    if not es.indices.exists(index=index):
+    try:
         es.indices.create(index=index, aliases={alias: {"is_write_index": True}})
-    else:
+    except BadRequestError as exc:
+        # Another worker created it first (workers set up at the same time), or it exists
+        # without the alias: either way, point the alias at it.
+        if exc.error != "resource_already_exists_exception":
+            raise
         es.indices.put_alias(index=index, name=alias, is_write_index=True)
     return index
 

@@ -61,9 +61,13 @@ def consumer(
     options: dict[str, Any] = {
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
-        "max_partition_fetch_bytes": 8 * 1024 * 1024,
+        "max_partition_fetch_bytes": 8 << 20,  # the broker's message.max.bytes (infra/)
+        "fetch_max_bytes": 16 << 20,
         **overrides,
     }
+    # A fetch answer is one network frame: allow the largest one asked for, or kafka-python
+    # drops the connection with "Invalid frame length" (its default limit is 1 MB).
+    options.setdefault("receive_message_max_bytes", options["fetch_max_bytes"] + (1 << 20))
     try:
         return KafkaConsumer(
             *topics, bootstrap_servers=bootstrap, client_id=client_id, group_id=group_id, **options
@@ -181,9 +185,7 @@ class _PartitionTracker(OffsetRestrictionTracker):  # type: ignore[misc]
 
 
 def _consumer(bootstrap: str, group_id: str | None) -> KafkaConsumer:
-    return consumer(
-        bootstrap, "newsbeam-reader", group_id, max_poll_records=500, fetch_max_bytes=16 << 20
-    )
+    return consumer(bootstrap, "newsbeam-reader", group_id, max_poll_records=500)
 
 
 class _ListPartitions(beam.DoFn):  # type: ignore[misc]

@@ -121,3 +121,15 @@ def test_the_migrate_command(
     assert f"{alias}-v1 -> {alias}-v2; copied 1" in capsys.readouterr().out
     assert list(indices_behind(es, alias)) == [f"{alias}-v2"]
     assert not es.indices.exists(index=f"{alias}-v1")
+
+
+def test_workers_setting_up_at_once_share_one_write_index(
+    es: Elasticsearch, test_settings: Settings
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    alias = test_settings.articles_alias
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        created = list(pool.map(lambda _: ensure_index(es, alias, "articles"), range(4)))
+    assert created == [f"{alias}-v1"] * 4
+    assert indices_behind(es, alias) == {f"{alias}-v1": True}
