@@ -294,8 +294,12 @@ class _ReadPartition(beam.DoFn, RestrictionProvider):  # type: ignore[misc]
                 tracker.defer_remainder(Duration(seconds=1))
                 return
             if time.monotonic() - quiet_since >= self._idle_seconds:
-                tracker.try_claim(restriction.stop)  # drained and quiet: this partition is done
-                return
+                # Quiet for long enough; done only if nothing is left (an empty poll can
+                # also mean a slow broker), else keep reading.
+                if consumer.position(tp) >= consumer.end_offsets([tp])[tp]:
+                    tracker.try_claim(restriction.stop)
+                    return
+                quiet_since = time.monotonic()
 
 
 class ReadFromKafka(beam.PTransform):  # type: ignore[misc]
