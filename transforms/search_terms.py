@@ -90,7 +90,8 @@ def normalise(word: str, language: str) -> str:
     return _APOSTROPHE_OR_HYPHEN.sub("", folded)
 
 
-def word_terms(word: str, language: str) -> list[str]:
+@lru_cache(maxsize=262_144)  # news vocabulary repeats: every article re-uses most words
+def word_terms(word: str, language: str) -> tuple[str, ...]:
     """The terms one written word contributes: its normalised form, and for a
     capitalised word also the form without a name inflection ("Gaddafis" ->
     "gaddafi"), which the stemmer of the language may not remove."""
@@ -99,7 +100,7 @@ def word_terms(word: str, language: str) -> list[str]:
         terms.extend(
             normalise(variant, language) for variant in inflection_variants(word, language)
         )
-    return [t for t in dict.fromkeys(terms) if t and len(t) <= MAX_TERM_LENGTH]
+    return tuple(t for t in dict.fromkeys(terms) if t and len(t) <= MAX_TERM_LENGTH)
 
 
 def text_terms(text: str, language: str) -> list[str]:

@@ -13,6 +13,7 @@ Pure: the Beam layer (``pipelines/alerting.py``) fetches the candidates.
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -141,6 +142,38 @@ def new_story_id(doc: Document) -> str:
     return doc.fingerprint.content_hash[:20] if doc.fingerprint else doc.id
 
 
+class _Candidates:
+    """Candidates by document id, content hash and band: a document meets only its possible copies.
+
+    Comparing every document with every candidate made grouping quadratic in the
+    bundle and the index; the band preselection is the same one the index lookup uses.
+    """
+
+    def __init__(self, candidates: Iterable[StoryCandidate] = ()) -> None:
+        self._by_key: dict[str, list[StoryCandidate]] = defaultdict(list)
+        for candidate in candidates:
+            self.add(candidate)
+
+    def add(self, candidate: StoryCandidate) -> None:
+        self._by_key["id:" + candidate.document_id].append(candidate)
+        if candidate.content_hash:
+            self._by_key["hash:" + candidate.content_hash].append(candidate)
+        if candidate.simhash:
+            for band in story_bands(candidate.simhash):
+                self._by_key["band:" + band].append(candidate)
+
+    def near(self, doc: Document) -> list[StoryCandidate]:
+        keys = ["id:" + doc.id]
+        if doc.fingerprint:
+            keys.append("hash:" + doc.fingerprint.content_hash)
+            keys.extend("band:" + band for band in story_bands(doc.fingerprint.simhash))
+        found: dict[int, StoryCandidate] = {}
+        for key in keys:
+            for candidate in self._by_key.get(key, ()):
+                found.setdefault(id(candidate), candidate)
+        return list(found.values())
+
+
 def assign_stories(
     docs: Sequence[Document],
     earlier: Iterable[StoryCandidate],
@@ -151,12 +184,12 @@ def assign_stories(
     Documents of one bundle are taken in arrival order, so the first of two
     copies in the same bundle starts the story and the second joins it.
     """
-    seen = list(earlier)
+    seen = _Candidates(earlier)
     out: dict[int, Document] = {}
     order = sorted(range(len(docs)), key=lambda i: (docs[i].received_at, docs[i].id))
     for i in order:
         doc = docs[i]
-        placed = dataclasses.replace(doc, story_id=story_for(doc, seen, max_distance))
+        placed = dataclasses.replace(doc, story_id=story_for(doc, seen.near(doc), max_distance))
         out[i] = placed
-        seen.append(StoryCandidate.of(placed))
+        seen.add(StoryCandidate.of(placed))
     return [out[i] for i in range(len(docs))]
