@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any, NamedTuple
 
-import apache_beam as beam
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
 
 from pipelines.settings import Settings
@@ -510,81 +509,56 @@ class IndexRequest(NamedTuple):
     ack: Any  # e.g. a KafkaPosition; emitted on the main output once indexed
 
 
-class _BulkIndex(beam.DoFn):  # type: ignore[misc]
-    """Buffers requests, writes them with the bulk API, acknowledges each one written.
+class BulkWriter:
+    """Bulk writes that never lose a request: each one ends written or refused for good.
 
     Transport failures and retryable item statuses (429, 5xx) are retried with
-    capped exponential backoff until Elasticsearch answers: an outage pauses the
-    pipeline instead of losing documents. Items Elasticsearch refuses for good
-    (mapping errors ...) go to the ``dead_letters`` output with the reason.
+    capped exponential backoff until Elasticsearch answers, so an outage pauses
+    the caller instead of losing documents. Items Elasticsearch refuses for good
+    (mapping errors ...) come back with a dead letter saying why.
     """
 
-    DEAD_LETTERS = "dead_letters"
-
-    def __init__(self, settings: Settings, alias: str) -> None:
+    def __init__(self, settings: Settings, es: Elasticsearch) -> None:
         self._settings = settings
-        self._alias = alias
-        self._buffer: list[IndexRequest] = []
+        self._es = es
 
-    def setup(self) -> None:
-        self._es = client(self._settings)
-
-    def process(self, request: IndexRequest) -> Iterator[Any]:
-        self._buffer.append(request)
-        if len(self._buffer) >= self._settings.bulk_size:
-            yield from self._flush()
-
-    def finish_bundle(self) -> Iterator[Any]:
-        from apache_beam.transforms.window import GlobalWindow
-        from apache_beam.utils.windowed_value import WindowedValue
-
-        for output in self._flush():
-            # finish_bundle must window its outputs itself, dead letters included: a
-            # TaggedOutput wrapped whole would land on the main (acks) output.
-            if isinstance(output, beam.pvalue.TaggedOutput):
-                yield beam.pvalue.TaggedOutput(
-                    output.tag, WindowedValue(output.value, 0, [GlobalWindow()])
-                )
-            else:
-                yield WindowedValue(output, 0, [GlobalWindow()])
-
-    def teardown(self) -> None:
-        self._es.close()
-
-    def _flush(self) -> Iterator[Any]:
+    def write(
+        self, alias: str, requests: Sequence[IndexRequest]
+    ) -> tuple[list[IndexRequest], list[tuple[IndexRequest, DeadLetter]]]:
+        """Index ``requests`` into ``alias``; return (written, refused with their dead letter)."""
         from pipelines import observability
 
-        pending, self._buffer = self._buffer, []
+        written: list[IndexRequest] = []
+        refused: list[tuple[IndexRequest, DeadLetter]] = []
+        pending = list(requests)
         attempt = 0
         while pending:
             operations: list[dict[str, Any]] = []
             for request in pending:
-                operations.append({"index": {"_index": self._alias, "_id": request.doc_id}})
+                operations.append({"index": {"_index": alias, "_id": request.doc_id}})
                 operations.append(request.source)
             started = time.monotonic()
             try:
                 response = self._es.bulk(operations=operations)
             except (TransportError, ApiError) as exc:
-                observability.BULK_SECONDS.labels(self._alias, "failed").observe(
+                observability.BULK_SECONDS.labels(alias, "failed").observe(
                     time.monotonic() - started
                 )
                 status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
                 if isinstance(exc, ApiError) and status not in RETRYABLE_STATUS:
                     raise
                 attempt += 1
-                self._back_off(attempt, f"bulk request failed: {exc.__class__.__name__}")
+                self._back_off(alias, attempt, f"bulk request failed: {exc.__class__.__name__}")
                 continue
-            observability.BULK_SECONDS.labels(self._alias, "answered").observe(
-                time.monotonic() - started
-            )
-            observability.HEALTH.resolved(self._health_key)
+            observability.BULK_SECONDS.labels(alias, "answered").observe(time.monotonic() - started)
+            observability.HEALTH.resolved(_health_key(alias))
             retry: list[IndexRequest] = []
             for request, item in zip(pending, response["items"], strict=True):
                 result = item["index"]
                 status = result.get("status", 500)
                 if status < 300:
-                    self._count_written(request)
-                    yield request.ack
+                    self._count_written(alias, request)
+                    written.append(request)
                 elif status in RETRYABLE_STATUS:
                     retry.append(request)
                 else:
@@ -602,37 +576,34 @@ class _BulkIndex(beam.DoFn):  # type: ignore[misc]
                         letter.reason,
                         extra={"document_id": request.doc_id, "stage": "index"},
                     )
-                    yield beam.pvalue.TaggedOutput(self.DEAD_LETTERS, (request.ack, letter))
+                    refused.append((request, letter))
             if retry:
                 attempt += 1
-                self._back_off(attempt, f"{len(retry)} items were refused for now (429/5xx)")
+                self._back_off(alias, attempt, f"{len(retry)} items were refused for now (429/5xx)")
             pending = retry
+        return written, refused
 
-    @property
-    def _health_key(self) -> str:
-        return f"elasticsearch:{self._alias}"
-
-    def _count_written(self, request: IndexRequest) -> None:
+    def _count_written(self, alias: str, request: IndexRequest) -> None:
         from pipelines import observability
 
         source = request.source
-        if self._alias == self._settings.dlq_alias:
+        if alias == self._settings.dlq_alias:
             origin_source = ((source.get("document") or {}).get("hints") or {}).get("source")
             observability.count_dead_letter(
                 str(source.get("stage", "")), str(source.get("reason", "")), origin_source
             )
-        elif self._alias == self._settings.articles_alias:
+        elif alias == self._settings.articles_alias:
             observability.count_indexed((source.get("source") or {}).get("name"))
 
-    def _back_off(self, attempt: int, why: str) -> None:
+    def _back_off(self, alias: str, attempt: int, why: str) -> None:
         from pipelines import observability
 
         delay = min(MAX_BACKOFF_S, 0.5 * 2 ** min(attempt, 10))
         kind = "request_failed" if why.startswith("bulk request failed") else "items_refused"
-        observability.BULK_RETRIES.labels(self._alias, kind).inc()
+        observability.BULK_RETRIES.labels(alias, kind).inc()
         observability.HEALTH.problem(
-            self._health_key,
-            f"Elasticsearch at {self._settings.es_url} has refused bulk writes to {self._alias} "
+            _health_key(alias),
+            f"Elasticsearch at {self._settings.es_url} has refused bulk writes to {alias} "
             f"for {{age}} s ({why}); the pipeline is waiting and retrying, nothing is lost.",
         )
         log.warning(
@@ -645,18 +616,5 @@ class _BulkIndex(beam.DoFn):  # type: ignore[misc]
         time.sleep(delay)
 
 
-class WriteToElasticsearch(beam.PTransform):  # type: ignore[misc]
-    """Writes ``IndexRequest`` elements to ``alias``.
-
-    Returns a tuple-like result: ``.acks`` (the ``ack`` of every request written) and
-    ``.dead_letters`` (``(ack, DeadLetter)`` for every request refused for good).
-    """
-
-    def __init__(self, settings: Settings, alias: str) -> None:
-        super().__init__()
-        self._fn = _BulkIndex(settings, alias)
-
-    def expand(self, requests: Any) -> Any:
-        return requests | "Bulk" >> beam.ParDo(self._fn).with_outputs(
-            _BulkIndex.DEAD_LETTERS, main="acks"
-        )
+def _health_key(alias: str) -> str:
+    return f"elasticsearch:{alias}"

@@ -48,7 +48,6 @@ from transforms.stories import StoryCandidate, assign_stories, lookup_query
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTERS = "dead_letters"
 WATCHLIST_CHECK_S = 3.0
 LOOKUP_CHUNK = 50  # documents per story lookup (8 band terms each)
 MAX_BACKOFF_S = 30.0
@@ -275,12 +274,14 @@ class _AssignStories(beam.DoFn):  # type: ignore[misc]
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._buffer: list[tuple[Any, Document]] = []
+        self._buffer: list[tuple[Any, Document | DeadLetter]] = []
 
     def setup(self) -> None:
         self._es = client(self._settings)
 
-    def process(self, element: tuple[Any, Document]) -> Iterator[tuple[Any, Document]]:
+    def process(
+        self, element: tuple[Any, Document | DeadLetter]
+    ) -> Iterator[tuple[Any, Document | DeadLetter]]:
         self._buffer.append(element)
         if len(self._buffer) >= self._settings.bulk_size:
             yield from self._flush()
@@ -295,26 +296,28 @@ class _AssignStories(beam.DoFn):  # type: ignore[misc]
     def teardown(self) -> None:
         self._es.close()
 
-    def _flush(self) -> Iterator[tuple[Any, Document]]:
+    def _flush(self) -> Iterator[tuple[Any, Document | DeadLetter]]:
         pending, self._buffer = self._buffer, []
-        if not pending:
-            return
-        docs = [doc for _, doc in pending]
-        alias = self._settings.articles_alias
-        # Articles of the previous bundle must be searchable before we look for copies of them.
-        _retrying(
-            "articles refresh",
-            lambda: self._es.indices.refresh(
-                index=alias, ignore_unavailable=True, allow_no_indices=True
-            ),
-        )
-        earlier = find_story_candidates(self._es, alias, docs)
-        for (ack, _), doc in zip(pending, assign_stories(docs, earlier), strict=True):
-            yield ack, doc
+        docs = [doc for _, doc in pending if isinstance(doc, Document)]
+        if docs:
+            alias = self._settings.articles_alias
+            # Articles of the previous bundle must be searchable before we look for copies.
+            _retrying(
+                "articles refresh",
+                lambda: self._es.indices.refresh(
+                    index=alias, ignore_unavailable=True, allow_no_indices=True
+                ),
+            )
+            placed = iter(assign_stories(docs, find_story_candidates(self._es, alias, docs)))
+        for ack, item in pending:
+            yield ack, next(placed) if isinstance(item, Document) else item
 
 
 class AssignStories(beam.PTransform):  # type: ignore[misc]
-    """Sets ``story_id`` on ``(ack, Document)``: copies of earlier articles join their story."""
+    """Sets ``story_id`` on ``(ack, Document)``: copies of earlier articles join their story.
+
+    Dead letters in the stream pass through untouched.
+    """
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -345,28 +348,28 @@ class _RaiseAlerts(beam.DoFn):  # type: ignore[misc]
         self._watchlist = WatchlistFile(self._settings.watchlist_file)
         self._store = AlertStore(self._settings)
 
-    def process(self, element: tuple[Any, Document]) -> Iterator[Any]:
+    def process(self, element: tuple[Any, Document | DeadLetter]) -> Iterator[Any]:
         ack, doc = element
+        if isinstance(doc, DeadLetter):
+            yield element
+            return
         try:
             self._alerts.extend(
                 (ack, alert) for alert in raise_alerts(self._watchlist.current(), doc)
             )
         except Exception as exc:  # noqa: BLE001 - a rule bug is recorded, the article still indexed
-            yield beam.pvalue.TaggedOutput(
-                DEAD_LETTERS,
-                (
-                    ack,
-                    DeadLetter(
-                        stage="alerts",
-                        reason="rule_error",
-                        message=f"{exc.__class__.__name__}: {exc}",
-                        origin=doc.origin,
-                        document_id=doc.id,
-                        document=doc.as_raw().to_dict(),
-                    ),
+            yield (
+                ack,
+                DeadLetter(
+                    stage="alerts",
+                    reason="rule_error",
+                    message=f"{exc.__class__.__name__}: {exc}",
+                    origin=doc.origin,
+                    document_id=doc.id,
+                    document=doc.as_raw().to_dict(),
                 ),
             )
-        self._docs.append(element)
+        self._docs.append((ack, doc))
         if len(self._docs) >= self._settings.bulk_size:
             yield from self._flush()
 
@@ -392,15 +395,15 @@ class _RaiseAlerts(beam.DoFn):  # type: ignore[misc]
                 log.info("ALERT %s (story %s)", alert_headline(alert), alert.story_id)
             for letter in refused:
                 alert_id = letter.document["alert"]["id"] if letter.document else ""
-                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, (acks[alert_id], letter))
+                yield acks[alert_id], letter
         yield from docs
 
 
 class RaiseAlerts(beam.PTransform):  # type: ignore[misc]
     """Watchlist rules over ``(ack, Document)``; alerts created once per rule per story.
 
-    Returns ``.docs`` (every document, after its alerts are stored and queued) and
-    ``.dead_letters`` (``(ack, DeadLetter)`` for rule errors and refused alerts).
+    Every document is passed on after its alerts are stored and queued; rule errors
+    and refused alerts join the stream as ``(ack, DeadLetter)``, dead letters pass.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -408,7 +411,7 @@ class RaiseAlerts(beam.PTransform):  # type: ignore[misc]
         self._fn = _RaiseAlerts(settings)
 
     def expand(self, docs: Any) -> Any:
-        return docs | "Raise" >> beam.ParDo(self._fn).with_outputs(DEAD_LETTERS, main="docs")
+        return docs | "Raise" >> beam.ParDo(self._fn)
 
 
 # --- Delivery: one consumer group per sink ------------------------------------------------------

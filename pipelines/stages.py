@@ -1,10 +1,12 @@
 """The Beam layer over the pure transforms: one verb-named PTransform per stage.
 
-Elements are ``(ack, Document)`` pairs, where ``ack`` is what the sink
-acknowledges once the document is safely written (a Kafka position, or None).
-Every stage has a good output and a ``dead_letters`` output of
-``(ack, DeadLetter)``, so a rejected document is still acknowledged once its dead
-letter is safely written.
+Elements are ``(ack, Document | DeadLetter)`` pairs, where ``ack`` is what the
+sink acknowledges once the element is safely written (a Kafka position, or None).
+A stage applies its transform to documents and passes dead letters on untouched;
+a document it rejects continues as its ``DeadLetter``. Failures ride in the same
+stream rather than on a second output that would need a ``Flatten`` later: on the
+local runner a Flatten splits the fused stage and the commit after it would never
+run while streaming (see ``pipelines/sinks.py``).
 """
 
 from __future__ import annotations
@@ -15,27 +17,26 @@ from typing import Any
 import apache_beam as beam
 
 from transforms.chain import STAGES, Stage, build_stages, dead_letter
-from transforms.document import Document
-
-DEAD_LETTERS = "dead_letters"
+from transforms.document import DeadLetter, Document
 
 
 class _ApplyStage(beam.DoFn):  # type: ignore[misc]
     def __init__(self, stage: Stage) -> None:
         self._stage = stage
 
-    def process(self, element: tuple[Any, Document]) -> Iterator[Any]:
+    def process(self, element: tuple[Any, Document | DeadLetter]) -> Iterator[Any]:
         ack, doc = element
+        if isinstance(doc, DeadLetter):
+            yield element
+            return
         try:
             yield ack, self._stage.apply(doc)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded as data
-            yield beam.pvalue.TaggedOutput(
-                DEAD_LETTERS, (ack, dead_letter(self._stage.name, doc, exc))
-            )
+            yield ack, dead_letter(self._stage.name, doc, exc)
 
 
 class _Stage(beam.PTransform):  # type: ignore[misc]
-    """One transform stage, with its failures on the ``dead_letters`` output."""
+    """One transform stage; a document it rejects continues as its dead letter."""
 
     stage_name: str
 
@@ -44,7 +45,7 @@ class _Stage(beam.PTransform):  # type: ignore[misc]
         self.stage = stage or _DEFAULT[self.stage_name]
 
     def expand(self, docs: Any) -> Any:
-        return docs | beam.ParDo(_ApplyStage(self.stage)).with_outputs(DEAD_LETTERS, main="docs")
+        return docs | beam.ParDo(_ApplyStage(self.stage))
 
 
 _DEFAULT = {stage.name: stage for stage in STAGES}
@@ -100,18 +101,14 @@ _BY_STAGE_NAME: dict[str, type[_Stage]] = {
 
 
 class EnrichDocuments(beam.PTransform):  # type: ignore[misc]
-    """Every stage in order. Returns (enriched ``(ack, Document)``, ``(ack, DeadLetter)``)."""
+    """Every stage in order over ``(ack, Document | DeadLetter)``."""
 
     def __init__(self, knowledge_base_file: str = "") -> None:
         super().__init__()
         self._stages = build_stages(knowledge_base_file)
 
-    def expand(self, docs: Any) -> tuple[Any, Any]:
-        failures = []
+    def expand(self, docs: Any) -> Any:
         for stage in self._stages:
             transform_type = _BY_STAGE_NAME[stage.name]
-            result = docs | transform_type.__name__ >> transform_type(stage)
-            docs = result.docs
-            failures.append(result[DEAD_LETTERS])
-        dead = tuple(failures) | "FlattenStageFailures" >> beam.Flatten()
-        return docs, dead
+            docs = docs | transform_type.__name__ >> transform_type(stage)
+        return docs

@@ -89,3 +89,46 @@ def test_a_bad_record_is_dead_lettered_and_the_rest_flows(test_settings: Setting
     assert [(h["_source"]["stage"], h["_source"]["reason"]) for h in letters] == [
         ("decode", "bad_record")
     ]
+
+
+@pytest.mark.slow
+def test_a_streaming_run_commits_and_dead_letters_while_it_runs(
+    test_settings: Settings, tmp_path: Path
+) -> None:
+    """Without --until-idle the run never ends: commits and dead letters must not wait for it."""
+    import time
+
+    from tests.integration.test_reliability import kill_hard, start_pipeline
+
+    ensure_topics(test_settings.kafka_bootstrap, [test_settings.raw_topic])
+    process = start_pipeline(test_settings, tmp_path / "run.log")
+    try:
+        assert publish_files([SEEDS], test_settings) == 0
+        producer = KafkaProducer(bootstrap_servers=test_settings.kafka_bootstrap)
+        producer.send(test_settings.raw_topic, key=b"junk", value=b"not json")
+        producer.flush()
+        producer.close()
+        ends = end_offsets(test_settings.kafka_bootstrap, test_settings.raw_topic)
+        deadline = time.monotonic() + 120
+        committed: dict[int, int | None] = {}
+        while time.monotonic() < deadline and process.poll() is None:
+            committed = committed_offsets(
+                test_settings.kafka_bootstrap,
+                test_settings.raw_topic,
+                test_settings.consumer_group,
+            )
+            if committed == ends:
+                break
+            time.sleep(1)
+        assert process.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+        assert committed == ends
+        assert len(_articles(test_settings)) == 5
+        es = client(test_settings)
+        try:
+            es.indices.refresh(index=test_settings.dlq_alias)
+            letters = es.count(index=test_settings.dlq_alias)["count"]
+        finally:
+            es.close()
+        assert letters == 1
+    finally:
+        kill_hard(process)
