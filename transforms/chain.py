@@ -7,8 +7,10 @@ the same list, so a document comes out the same whichever way it went.
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from collections.abc import Callable
+from itertools import islice
 from typing import NamedTuple
 
 from transforms.boilerplate import strip_boilerplate
@@ -19,16 +21,29 @@ from transforms.html import extract_html
 from transforms.language import detect_language
 from transforms.metadata import extract_metadata
 
+# A word: two or more letters. Decodable input with fewer than MIN_WORDS of them (a 1 MB run
+# of one "word", a page of nothing but entities or digits) is not an article.
+_WORD = re.compile(r"[^\W\d_]{2,}")
+MIN_WORDS = 3
+
 
 def extract_text(doc: Document) -> Document:
     """Set the body text: trafilatura for HTML, normalised lines for plain text."""
     if doc.content_type == CONTENT_HTML:
-        return extract_html(doc)
-    text = unicodedata.normalize("NFC", doc.content.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
-    if not text:
-        raise PoisonInputError("empty", "the document has no text")
-    return dataclasses.replace(doc, text=text)
+        extracted = extract_html(doc)
+    else:
+        text = unicodedata.normalize(
+            "NFC", doc.content.replace("\r\n", "\n").replace("\r", "\n")
+        )
+        text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
+        if not text:
+            raise PoisonInputError("empty", "the document has no text")
+        extracted = dataclasses.replace(doc, text=text)
+    if sum(1 for _ in islice(_WORD.finditer(extracted.text), MIN_WORDS)) < MIN_WORDS:
+        raise PoisonInputError(
+            "no_words", f"the text has fewer than {MIN_WORDS} words; it is not an article"
+        )
+    return extracted
 
 
 class Stage(NamedTuple):

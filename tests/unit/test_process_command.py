@@ -78,3 +78,16 @@ def test_the_knowledge_base_setting_reaches_the_transforms(
         assert main(["process", str(article)]) == 0
     custom_run = json.loads(capsys.readouterr().out)
     assert "Zorblax Quint" in {e["canonical"] for e in custom_run["entities"]}
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["x" * 100_000, "& " * 500, "12 345 678 -- 9", "Hi."],
+    ids=["one-long-word", "entities", "digits", "two-letters"],
+)
+def test_text_without_words_is_rejected_as_no_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    (tmp_path / "junk.txt").write_text(content)
+    assert main(["process", str(tmp_path)]) == 1
+    assert "no_words" in capsys.readouterr().err
