@@ -32,9 +32,7 @@ def extract_text(doc: Document) -> Document:
     if doc.content_type == CONTENT_HTML:
         extracted = extract_html(doc)
     else:
-        text = unicodedata.normalize(
-            "NFC", doc.content.replace("\r\n", "\n").replace("\r", "\n")
-        )
+        text = unicodedata.normalize("NFC", doc.content.replace("\r\n", "\n").replace("\r", "\n"))
         text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
         if not text:
             raise PoisonInputError("empty", "the document has no text")
