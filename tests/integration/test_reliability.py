@@ -302,65 +302,38 @@ def test_dead_letters_are_listed_by_reason_and_a_replay_after_the_fix_indexes_on
     assert len(indexed_ids(settings)) == 30
 
     env = pipeline_env(settings)
-    listed = subprocess.run(
-        [NEWSBEAM, "dlq", "list", "--stage", "index", "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+
+    def dlq(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [NEWSBEAM, "dlq", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=check,
+        )
+
+    listed = dlq("list", "--stage", "index", "--json")
     letters = [json.loads(line) for line in listed.stdout.splitlines()]
     assert {letter["document_id"] for letter in letters} == {d.id for d in second}
     assert {letter["reason"] for letter in letters} == {"cluster_block_exception"}
     assert all(letter["replayable"] and not letter["indexed_now"] for letter in letters)
 
-    shown = subprocess.run(
-        [NEWSBEAM, "dlq", "show", letters[0]["ref"]],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    shown = dlq("show", letters[0]["ref"])
     assert json.loads(shown.stdout)["message"]  # the sentence Elasticsearch gave
 
-    replayed = subprocess.run(
-        [NEWSBEAM, "dlq", "replay", "--reason", "cluster_block_exception"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    replayed = dlq("replay", "--reason", "cluster_block_exception", check=False)
     assert replayed.returncode == 0, replayed.stderr
     assert "replayed 30 dead letters" in replayed.stdout
     run_until_idle(settings, logs / "replayed.log")
     assert_exactly_once(settings, docs)
 
     # Replaying the same letters again changes nothing: same ids, upserted.
-    subprocess.run(
-        [NEWSBEAM, "dlq", "replay", "--stage", "index"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
+    dlq("replay", "--stage", "index")
     run_until_idle(settings, logs / "again.log")
     assert_exactly_once(settings, docs)
-    after = subprocess.run(
-        [NEWSBEAM, "dlq", "list", "--stage", "index", "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    after = dlq("list", "--stage", "index", "--json")
     assert all(json.loads(line)["indexed_now"] for line in after.stdout.splitlines())
 
 
