@@ -299,6 +299,7 @@ class _AssignStories(beam.DoFn):  # type: ignore[misc]
     def _flush(self) -> Iterator[tuple[Any, Document | DeadLetter]]:
         pending, self._buffer = self._buffer, []
         docs = [doc for _, doc in pending if isinstance(doc, Document)]
+        placed: Iterator[Document] = iter(())
         if docs:
             alias = self._settings.articles_alias
             # Articles of the previous bundle must be searchable before we look for copies.
