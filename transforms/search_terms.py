@@ -109,13 +109,39 @@ def text_terms(text: str, language: str) -> list[str]:
     return [term for word in words(text) for term in word_terms(word, language)]
 
 
+_WORD_TEXT_CACHE_SIZE = 200_000  # distinct words per language kept; news vocabulary repeats
+_word_text: dict[str, dict[str, str]] = {}
+
+
+def _terms_text(text: str, language: str) -> str:
+    """``" ".join(text_terms(text, language))``, at about one dict lookup per word.
+
+    Indexing builds this for every article, so it is on the pipeline's hot path:
+    each distinct written word is normalised once per language and its terms kept
+    joined, ready to be joined again.
+    """
+    known = _word_text.setdefault(language, {})
+    if len(known) > _WORD_TEXT_CACHE_SIZE:
+        known.clear()
+    found = known.get
+    parts = []
+    for word in _WORD.findall(text):
+        joined = found(word)
+        if joined is None:
+            joined = known[word] = " ".join(word_terms(word, language))
+        if joined:
+            parts.append(joined)
+    return " ".join(parts)
+
+
 def document_search_text(
     title: str | None, text: str, language: str, entity_names: Iterable[str] = ()
 ) -> str:
     """The value of the indexed ``search_text`` field: terms of title, text and the
     canonical names of linked entities, space-separated."""
-    parts = [title or "", text, *entity_names]
-    return " ".join(term for part in parts for term in text_terms(part, language))
+    language = (language or "und").lower()
+    parts = (_terms_text(part, language) for part in (title or "", text, *entity_names))
+    return " ".join(part for part in parts if part)
 
 
 def query_terms(query: str, languages: Iterable[str] | None = None) -> list[list[str]]:

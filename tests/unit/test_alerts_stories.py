@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,9 +16,12 @@ import pytest
 from connectors.webhook import WebhookError, WebhookSender
 from transforms.alerts import AlertRule, Sink, raise_alerts
 from transforms.chain import enrich
-from transforms.document import Document
+from transforms.document import Document, Fingerprint
+from transforms.fingerprint import simhash_distance
 from transforms.stories import (
+    STORY_MAX_DISTANCE,
     StoryCandidate,
+    _Candidates,
     assign_stories,
     lookup_query,
     new_story_id,
@@ -149,3 +153,53 @@ def test_webhook_refusal_is_permanent_and_budget_is_bounded(hook_url: str) -> No
     with pytest.raises(WebhookError, match="gave up") as gave_up:
         down.deliver(Sink("webhook", "http://127.0.0.1:9/none"), _alert())
     assert gave_up.value.reason == "unreachable_budget_spent"
+
+
+def test_bundle_candidates_are_exactly_the_band_sharing_copies_within_the_distance() -> None:
+    """``_Candidates.near`` (numpy) against the definition: a shared band term and
+    at most ``STORY_MAX_DISTANCE`` bits, or the same id or content hash."""
+    rng = random.Random(7)
+    base = rng.getrandbits(64)
+    # Around one hash: copies 0-20 bits away (some share a band, some do not), and strangers.
+    hashes = [base ^ _flip(rng, rng.randint(0, 20)) for _ in range(300)]
+    hashes += [rng.getrandbits(64) for _ in range(300)]
+    candidates = [
+        StoryCandidate(f"c{i}", f"s{i}", f"h{i % 250}", f"{h:016x}") for i, h in enumerate(hashes)
+    ]
+    index = _Candidates(candidates)
+    found = band_missed = 0
+    for probe in range(60):
+        bits = base ^ _flip(rng, rng.randint(0, 12))
+        doc = Document(
+            id=f"c{probe * 7}",
+            origin="probe",
+            content="",
+            fingerprint=Fingerprint(f"h{probe}", f"{bits:016x}"),
+        )
+        mine = set(story_bands(doc.fingerprint.simhash))
+        expected = {
+            c.document_id
+            for c in candidates
+            if c.document_id == doc.id
+            or c.content_hash == doc.fingerprint.content_hash
+            or (
+                mine & set(story_bands(c.simhash or ""))
+                and simhash_distance(doc.fingerprint.simhash, c.simhash or "") <= STORY_MAX_DISTANCE
+            )
+        }
+        assert {c.document_id for c in index.near(doc)} == expected
+        found += len(expected)
+        band_missed += sum(
+            not mine & set(story_bands(c.simhash or ""))
+            and simhash_distance(doc.fingerprint.simhash, c.simhash or "") <= STORY_MAX_DISTANCE
+            for c in candidates
+        )
+    # The data exercises both filters: copies found, and near hashes without a shared band.
+    assert found > 1000 and band_missed > 100
+
+
+def _flip(rng: random.Random, bits: int) -> int:
+    mask = 0
+    for position in rng.sample(range(64), bits):
+        mask |= 1 << position
+    return mask
