@@ -49,6 +49,7 @@ def start_child(
     workers: int = 1,
     mode: str = "in_memory",
     profile: Path | None = None,
+    trace_memory: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     overrides = {name: getattr(settings, name) for name in SETTINGS_PASSED}
     command = [
@@ -64,6 +65,8 @@ def start_child(
         command += ["--until-idle", "--idle-seconds=3"]
     if profile:
         command += ["--profile", str(profile)]
+    if trace_memory:
+        command += ["--trace-memory", str(trace_memory)]
     return subprocess.Popen(command, cwd=ROOT, env=dict(os.environ))
 
 
@@ -208,12 +211,13 @@ def latency(
     per_second: float,
     seconds: float,
     memory_every_s: float = 5.0,
+    trace_memory: Path | None = None,
 ) -> LatencyResult:
     """Stream at ``per_second`` for ``seconds``; publish -> searchable per document."""
     ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
     ensure_indices(settings)
     es = client(settings)
-    child = start_child(settings, until_idle=False)
+    child = start_child(settings, until_idle=False, trace_memory=trace_memory)
     watch = _MemoryWatch(child.pid, memory_every_s)
     watch.start()
     sent: dict[str, float] = {}

@@ -2,6 +2,10 @@
 
 python -m benchmarks.pipeline_child --settings '{"raw_topic": ...}' [--until-idle]
     [--workers 1] [--mode in_memory|multi_threading|multi_processing] [--profile out.prof]
+    [--trace-memory growth.txt]
+
+``--trace-memory`` takes a tracemalloc snapshot after a minute's warm-up and then, every minute,
+writes the allocation sites that grew most since that baseline: where a leak lives.
 """
 
 from __future__ import annotations
@@ -12,9 +16,40 @@ import json
 import logging
 import signal
 import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
 
 from pipelines import ingest
 from pipelines.settings import load
+
+TRACE_FRAMES = 8
+TRACE_TOP = 25
+
+
+def _trace_memory(out: Path, warmup_s: float = 60.0, every_s: float = 60.0) -> None:
+    """Start tracemalloc and report, every ``every_s``, the sites that grew since warm-up."""
+    tracemalloc.start(TRACE_FRAMES)
+
+    def watch() -> None:
+        time.sleep(warmup_s)
+        baseline = tracemalloc.take_snapshot()
+        began = time.monotonic()
+        while True:
+            time.sleep(every_s)
+            snapshot = tracemalloc.take_snapshot()
+            growth = snapshot.compare_to(baseline, "traceback")
+            traced, _ = tracemalloc.get_traced_memory()
+            lines = [f"== {time.monotonic() - began:.0f} s after warm-up, "
+                     f"traced {traced / 2**20:.1f} MiB"]  # fmt: skip
+            for stat in growth[:TRACE_TOP]:
+                lines.append(f"{stat.size_diff / 1024:+.0f} KiB in {stat.count_diff:+d} blocks")
+                lines.extend(f"    {line}" for line in stat.traceback.format(limit=TRACE_FRAMES))
+            with out.open("a") as report:
+                report.write("\n".join(lines) + "\n")
+
+    threading.Thread(target=watch, name="trace-memory", daemon=True).start()
 
 
 def main() -> int:
@@ -25,6 +60,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--mode", default="in_memory")
     parser.add_argument("--profile", help="write a cProfile of the run here")
+    parser.add_argument("--trace-memory", type=Path, help="append allocation growth here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     # The streaming run is stopped with SIGTERM; exit through `finally` so the profile is kept.
@@ -33,6 +69,8 @@ def main() -> int:
     options = ingest.pipeline_options(
         [f"--direct_num_workers={args.workers}", f"--direct_running_mode={args.mode}"]
     )
+    if args.trace_memory:
+        _trace_memory(args.trace_memory)
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()

@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.run --quick        # a few minutes
     .venv/bin/python -m benchmarks.run --full         # the sizes of the issue (about an hour)
     .venv/bin/python -m benchmarks.run --full --long-minutes 30   # plus the 30-minute memory run
+    .venv/bin/python -m benchmarks.run --only latency --long-minutes 10 --trace-memory  # leaks
     .venv/bin/python -m benchmarks.run --only stages  # one part: stages, limits, pipeline, latency
 
 Needs the local stack for everything but ``stages`` (``newsbeam stack up``); uses its own
@@ -171,7 +172,7 @@ def run_pipeline(
 
 
 def run_latency(
-    plan: Plan, base: Settings, run: str, cleanup: list[Settings]
+    plan: Plan, base: Settings, run: str, cleanup: list[Settings], trace: Path | None = None
 ) -> list[dict[str, Any]]:
     found = []
     settings = services.bench_settings(base, f"{run}-lat")
@@ -187,7 +188,7 @@ def run_latency(
         result = _timed(
             f"long run {plan.long_minutes:.0f} min",
             lambda: pipeline.latency(
-                settings, "text", plan.latency_rate, plan.long_minutes * 60, 15.0
+                settings, "text", plan.latency_rate, plan.long_minutes * 60, 15.0, trace
             ),
         )
         found.append(result.to_dict())
@@ -202,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
     parser.add_argument(
         "--long-minutes", type=float, default=0.0, help="add a steady run this long"
+    )
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="tracemalloc in the long run's pipeline: growth per site in memory-growth.txt",
     )
     parser.add_argument("--latency-seconds", type=float, help="override the latency run's length")
     parser.add_argument("--out", type=Path, help="results folder (default: benchmarks/results/...)")
@@ -240,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         if "pipeline" in parts:
             results["pipeline"] = run_pipeline(plan, base, run, out, cleanup)
         if "latency" in parts:
-            results["latency"] = run_latency(plan, base, run, cleanup)
+            trace = out / "memory-growth.txt" if args.trace_memory else None
+            results["latency"] = run_latency(plan, base, run, cleanup, trace)
     finally:
         results["machine"]["load_after"] = _load()
         (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
