@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -19,7 +20,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import NewPartitions, NewTopic
 from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
@@ -102,6 +103,37 @@ def ensure_topics(
                 admin.create_topics(wanted)
     finally:
         admin.close()
+
+
+def ensure_partitions(bootstrap: str, topic: str, partitions: int) -> int:
+    """Grow ``topic`` to at least ``partitions`` partitions; returns how many it has now.
+
+    Kafka can add partitions but never remove them. Keys published after the change
+    may map to another partition than before, so per-key order holds only from then on.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="newsbeam-admin")
+    try:
+        (described,) = admin.describe_topics([topic])
+        have = len(described.get("partitions") or ())
+        if have >= partitions:
+            return have
+        log.warning("growing topic %s from %d to %d partitions", topic, have, partitions)
+        admin.create_partitions({topic: NewPartitions(total_count=partitions)})
+        return partitions
+    finally:
+        admin.close()
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Which partitions one of ``count`` reader processes owns: those with
+    ``partition % count == index``. ``Shard(0, 1)`` reads them all."""
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, partition: int) -> bool:
+        return partition % self.count == self.index
 
 
 class DocumentProducer:
@@ -189,9 +221,10 @@ def _consumer(bootstrap: str, group_id: str | None) -> KafkaConsumer:
 
 
 class _ListPartitions(beam.DoFn):  # type: ignore[misc]
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, shard: Shard) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
+        self._shard = shard
 
     def process(self, _: bytes) -> Iterator[tuple[str, int]]:
         consumer = _consumer(self._bootstrap, None)
@@ -204,7 +237,13 @@ class _ListPartitions(beam.DoFn):  # type: ignore[misc]
                 f"topic {self._topic!r} does not exist on {self._bootstrap}; "
                 "create it with `newsbeam stack up` or `newsbeam publish`."
             )
-        for partition in sorted(partitions):
+        owned = [p for p in sorted(partitions) if self._shard.owns(p)]
+        if not owned:
+            log.warning(
+                "reader %d of %d owns none of the %d partitions of %s; it has nothing to read",
+                self._shard.index + 1, self._shard.count, len(partitions), self._topic,
+            )  # fmt: skip
+        for partition in owned:
             yield self._topic, partition
 
 
@@ -306,7 +345,8 @@ class ReadFromKafka(beam.PTransform):  # type: ignore[misc]
     """Reads every partition of a topic as ``KafkaRecord`` elements, with kafka-python.
 
     Streams forever, or with ``until_idle`` stops once every partition has been quiet
-    for ``idle_seconds``. Resumes from the consumer group's committed offsets.
+    for ``idle_seconds``. Resumes from the consumer group's committed offsets. With a
+    ``shard``, reads only the partitions that shard owns (one of several processes).
     """
 
     def __init__(
@@ -317,17 +357,20 @@ class ReadFromKafka(beam.PTransform):  # type: ignore[misc]
         until_idle: bool = False,
         idle_seconds: float = 5.0,
         batch_size: int = 500,
+        shard: Shard | None = None,
     ) -> None:
         super().__init__()
         self._bootstrap = bootstrap
         self._topic = topic
+        self._shard = shard or Shard()
         self._read = _ReadPartition(bootstrap, group_id, until_idle, idle_seconds, batch_size)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         return (
             pbegin
             | "Impulse" >> beam.Impulse()
-            | "ListPartitions" >> beam.ParDo(_ListPartitions(self._bootstrap, self._topic))
+            | "ListPartitions"
+            >> beam.ParDo(_ListPartitions(self._bootstrap, self._topic, self._shard))
             | "ReadPartitions" >> beam.ParDo(self._read)
         )
 

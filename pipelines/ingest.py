@@ -15,7 +15,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from connectors.elasticsearch import check_access, ensure_indices
-from connectors.kafka import CommitOffsets, KafkaRecord, ReadFromKafka, ensure_topics
+from connectors.kafka import CommitOffsets, KafkaRecord, ReadFromKafka, Shard, ensure_topics
 from pipelines.alerting import AssignStories, RaiseAlerts
 from pipelines.settings import Settings
 from pipelines.sinks import WriteResults
@@ -44,7 +44,11 @@ class _DecodeRecord(beam.DoFn):  # type: ignore[misc]
 
 
 def build(
-    pipeline: beam.Pipeline, settings: Settings, until_idle: bool, idle_seconds: float
+    pipeline: beam.Pipeline,
+    settings: Settings,
+    until_idle: bool,
+    idle_seconds: float,
+    shard: Shard | None = None,
 ) -> None:
     """Add the ingest graph to ``pipeline``: one chain, fused into one stage.
 
@@ -64,6 +68,7 @@ def build(
             until_idle=until_idle,
             idle_seconds=idle_seconds,
             batch_size=settings.bulk_size,
+            shard=shard,
         )
         | "Decode" >> beam.ParDo(_DecodeRecord())
         | "Enrich" >> EnrichDocuments(settings.knowledge_base_file)
@@ -85,8 +90,10 @@ def run(
     idle_seconds: float = 5.0,
     runner: Any = None,
     options: PipelineOptions | None = None,
+    shard: Shard | None = None,
 ) -> None:
-    """Run the pipeline to completion (streams forever unless ``until_idle``).
+    """Run the pipeline to completion (streams forever unless ``until_idle``); with a
+    ``shard``, on that shard's partitions only.
 
     Topics and index aliases are created first: writing to a missing alias would
     make Elasticsearch create a plain index with guessed mappings.
@@ -99,4 +106,4 @@ def run(
 
     # The DirectRunner would first try to download Prism; the in-process FnApiRunner needs nothing.
     with beam.Pipeline(runner=runner or FnApiRunner(), options=options or pipeline_options()) as p:
-        build(p, settings, until_idle, idle_seconds)
+        build(p, settings, until_idle, idle_seconds, shard)

@@ -1,8 +1,8 @@
 """Which Beam runner executes the ingest pipeline, and with which options.
 
-- ``direct``: Beam's in-process FnApiRunner (what ``ingest.run`` uses by default). With
-  ``workers > 1`` it runs that many SDK worker subprocesses; the Kafka source's
-  partitions are spread over them, one restriction per partition.
+- ``direct``: Beam's in-process FnApiRunner (what ``ingest.run`` uses by default), one
+  worker. ``newsbeam run --workers N`` runs N of these side by side, each on its share
+  of the partitions (``pipelines/workers.py``).
 - ``flink``: Beam's FlinkRunner through the Flink job server jar, on an embedded
   mini-cluster (``--flink_master=[local]``) or a given cluster, in streaming mode
   (the Kafka source is an unbounded splittable DoFn), with ``parallelism = workers``.
@@ -24,6 +24,8 @@ from pipelines.settings import Settings
 
 if TYPE_CHECKING:  # Beam takes a second to import; the CLI registers these flags without it.
     from apache_beam.options.pipeline_options import PipelineOptions
+
+    from connectors.kafka import Shard
 
 RUNNERS = ("direct", "flink", "prism")
 ENVIRONMENTS = ("LOOPBACK", "PROCESS")
@@ -69,19 +71,16 @@ def process_environment_config() -> str:
     )
 
 
-def direct_arguments(choice: RunnerChoice, allow_parallel: bool = False) -> list[str]:
-    if choice.workers == 1:
-        return ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
-    if not allow_parallel:
+def direct_arguments(choice: RunnerChoice) -> list[str]:
+    if choice.workers != 1:
         # Measured with Beam 2.77: with several workers the FnApiRunner does not resume the
         # Kafka SDF's deferred residuals, so each partition stops after its first batch.
         raise RunnerError(
-            f"--workers {choice.workers} with --runner direct stops reading each partition after "
-            "its first batch (the FnApiRunner drops the source's checkpoints when it runs "
-            "several workers); use --runner flink for parallel workers, or --workers 1."
+            f"the direct runner runs one worker per process; for {choice.workers} workers use "
+            f"`newsbeam run --workers {choice.workers}` (one process per share of the "
+            "partitions) or --runner flink."
         )
-    # Subprocesses, not threads: enrichment is CPU-bound Python and threads share one GIL.
-    return [f"--direct_num_workers={choice.workers}", "--direct_running_mode=multi_processing"]
+    return ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
 
 
 def flink_arguments(choice: RunnerChoice, job_server_jar: str) -> list[str]:
@@ -112,9 +111,7 @@ def prism_arguments(choice: RunnerChoice, prism_location: str) -> list[str]:
     return arguments
 
 
-def runner_and_options(
-    choice: RunnerChoice, settings: Settings, allow_parallel: bool = False
-) -> tuple[Any, PipelineOptions]:
+def runner_and_options(choice: RunnerChoice, settings: Settings) -> tuple[Any, PipelineOptions]:
     """The Beam runner object and its options; obtains the jar or binary if not given."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -123,7 +120,7 @@ def runner_and_options(
     if choice.name == "direct":
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-        arguments = direct_arguments(choice, allow_parallel)
+        arguments = direct_arguments(choice)
         runner: Any = FnApiRunner()
     elif choice.name == "flink":
         from apache_beam.runners.portability.flink_runner import FlinkRunner
@@ -151,7 +148,7 @@ def run(
     choice: RunnerChoice,
     until_idle: bool,
     idle_seconds: float,
-    allow_parallel: bool = False,
+    shard: Shard | None = None,
 ) -> None:
     """Run the ingest pipeline on the chosen runner.
 
@@ -161,9 +158,9 @@ def run(
     from pipelines import ingest
     from pipelines.alerting import ensure_alerts
 
-    runner, options = runner_and_options(choice, settings, allow_parallel)
+    runner, options = runner_and_options(choice, settings)
     ensure_alerts(settings)
-    ingest.run(settings, until_idle, idle_seconds, runner=runner, options=options)
+    ingest.run(settings, until_idle, idle_seconds, runner=runner, options=options, shard=shard)
 
 
 def add_arguments(parser: Any) -> None:
@@ -179,8 +176,9 @@ def add_arguments(parser: Any) -> None:
         "--workers",
         type=int,
         default=1,
-        help="parallel workers: SDK worker processes (direct) or Flink parallelism (default 1); "
-        "more than the topic's partitions adds nothing to reading",
+        help="parallel workers (default 1): processes each reading a share of the raw topic's "
+        "partitions (direct; the topic grows to at least N partitions; metrics of worker i "
+        "on --metrics-port + i), or Flink parallelism",
     )
     parser.add_argument(
         "--flink-master",

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pipelines import runners
 from pipelines.settings import Settings
+
+if TYPE_CHECKING:  # the CLI registers its commands without importing Beam
+    from connectors.kafka import Shard
 
 
 def _process(args: argparse.Namespace, settings: Settings) -> int:
@@ -22,9 +27,38 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from connectors.elasticsearch import ElasticsearchAccessError, ElasticsearchUnavailableError
-    from connectors.kafka import KafkaUnavailableError
-    from infra.kafka_broker import PrepareError
+    try:
+        choice = runners.choice_from_arguments(args)
+    except runners.RunnerError as exc:
+        print(f"newsbeam run: {exc}", file=sys.stderr)
+        return 2
+    if choice.name != "direct" or choice.workers == 1:
+        return _run_one(args, settings, choice)
+    # Several local workers: one process per share of the partitions (pipelines/workers.py).
+    from pipelines import workers
+
+    failure = _reported(settings, lambda: workers.prepare(settings, choice.workers))
+    if failure:
+        return failure
+    return workers.run(choice.workers, _run_worker, args, settings)
+
+
+def _run_worker(shard: Shard, args: argparse.Namespace, settings: Settings) -> None:
+    """One of ``--workers N`` processes; its metrics are on the given port + its index."""
+    if args.metrics_port:
+        args.metrics_port += shard.index
+    choice = runners.RunnerChoice(name="direct", workers=1)
+    code = _run_one(args, settings, choice, shard)
+    if code:
+        raise SystemExit(code)
+
+
+def _run_one(
+    args: argparse.Namespace,
+    settings: Settings,
+    choice: runners.RunnerChoice,
+    shard: Shard | None = None,
+) -> int:
     from pipelines import observability
 
     observability.configure_logging(settings, fmt=args.log_format, level=args.log_level)
@@ -42,8 +76,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
     try:
-        choice = runners.choice_from_arguments(args)
-        runners.run(settings, choice, until_idle=args.until_idle, idle_seconds=args.idle_seconds)
+        return _reported(
+            settings,
+            lambda: runners.run(settings, choice, args.until_idle, args.idle_seconds, shard=shard),
+        )
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _reported(settings: Settings, work: Callable[[], object]) -> int:
+    """Run ``work``; a known failure becomes one sentence on stderr and an exit code."""
+    from connectors.elasticsearch import ElasticsearchAccessError, ElasticsearchUnavailableError
+    from connectors.kafka import KafkaUnavailableError
+    from infra.kafka_broker import PrepareError
+    from pipelines import observability
+
+    try:
+        work()
     except (runners.RunnerError, PrepareError) as exc:
         print(f"newsbeam run: {exc}", file=sys.stderr)
         return 2
@@ -51,9 +101,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         message = observability.redact(str(exc), observability.secrets_of(settings))
         print(f"newsbeam run: {message}", file=sys.stderr)
         return 1
-    finally:
-        if server is not None:
-            server.stop()
     return 0
 
 

@@ -47,7 +47,7 @@ def test_process_environment_starts_the_harness_from_this_install() -> None:
 def test_a_bad_runner_choice_says_what_to_change() -> None:
     with pytest.raises(runners.RunnerError, match="choose one of direct, flink, prism"):
         runners.RunnerChoice("spark")
-    with pytest.raises(runners.RunnerError, match="stops reading each partition"):
+    with pytest.raises(runners.RunnerError, match="newsbeam run --workers 2"):
         runners.direct_arguments(runners.RunnerChoice("direct", workers=2))
     with pytest.raises(runners.RunnerError, match="DOCKER needs a Docker daemon"):
         runners.RunnerChoice("flink", environment_type="DOCKER")

@@ -1,10 +1,10 @@
 """One corpus, several runners and worker counts: the same articles, stories and alerts.
 
-The raw topic has four partitions (documents keyed by id), so with two workers the
-partitions are read by different SDK worker processes at the same time, and alert
-de-duplication (``op_type=create`` on rule+story in Elasticsearch) is exercised by
-concurrent writers. Every run reads the same topic with its own consumer group into
-its own indices.
+The raw topic has four partitions (documents keyed by id), so with two workers
+(``newsbeam run --workers 2``: two processes, two partitions each) the partitions are
+read at the same time, and alert de-duplication (``op_type=create`` on rule+story in
+Elasticsearch) is exercised by concurrent writers. Every run reads the same topic
+with its own consumer group into its own indices.
 """
 
 from __future__ import annotations
@@ -16,12 +16,20 @@ from typing import Any
 import pytest
 
 from connectors.elasticsearch import client
-from connectors.kafka import committed_offsets, end_offsets, ensure_topics
+from connectors.kafka import (
+    DocumentProducer,
+    committed_offsets,
+    end_offsets,
+    ensure_partitions,
+    ensure_topics,
+)
 from infra.flink import obtain_prism
 from infra.kafka_broker import PrepareError
 from pipelines import runners
+from pipelines.cli import build_parser
 from pipelines.jobs import publish_files
 from pipelines.settings import Settings
+from transforms.document import Document, document_id
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -55,10 +63,14 @@ def run_as(settings: Settings, tag: str, choice: runners.RunnerChoice) -> Settin
         consumer_group=f"{settings.consumer_group}-{tag}",
         alerts_topic=f"{settings.alerts_topic}.{tag}",
     )
-    # Parallel FnApiRunner workers are refused by `newsbeam run` (they drop the source's
-    # checkpoints); this corpus fits in one batch per partition, so it still shows that
-    # concurrent workers produce the same documents and alerts.
-    runners.run(own, choice, until_idle=True, idle_seconds=2.0, allow_parallel=True)
+    if choice.name == "direct" and choice.workers > 1:  # the path of `newsbeam run --workers N`
+        args = build_parser().parse_args(
+            ["run", "--until-idle", "--idle-seconds=2", "--metrics-port=0",
+             f"--workers={choice.workers}", "--log-format=text"]
+        )  # fmt: skip
+        assert args.handler(args, own) == 0
+    else:
+        runners.run(own, choice, until_idle=True, idle_seconds=2.0)
     return own
 
 
@@ -139,3 +151,28 @@ def test_prism_gives_the_same_articles_stories_and_alerts(
     expected, published = reference_run(test_settings, tmp_path)
     done = run_as(test_settings, "prism", runners.RunnerChoice("prism", prism_location=str(binary)))
     assert_same(expected, outcome(done), published)
+
+
+def test_two_workers_keep_reading_after_their_first_batch(test_settings: Settings) -> None:
+    """Each worker's partition holds many batches; every document is indexed once."""
+    settings = test_settings.replace(bulk_size=10)
+    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
+    # `newsbeam run --workers 2` grows a 1-partition topic so each worker owns one.
+    assert ensure_partitions(settings.kafka_bootstrap, settings.raw_topic, 2) == 2
+    words = ["river", "harbour", "council", "budget", "school", "storm", "railway", "museum"]
+    with DocumentProducer(
+        settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic
+    ) as producer:
+        for n in range(120):
+            picked = " ".join(words[(n * k + n // 8) % len(words)] for k in range(1, 8))
+            content = f"Local news {n}\n\nThe {picked} report number {n} was published today.\n"
+            producer.publish(
+                Document(id=document_id(content=content), origin=f"gen/{n}.txt", content=content)
+            )
+    ends = end_offsets(settings.kafka_bootstrap, settings.raw_topic)
+    assert min(ends.values()) > 3 * settings.bulk_size  # several batches in each partition
+    done = run_as(settings, "direct2", runners.RunnerChoice("direct", workers=2))
+    result = outcome(done)
+    assert sum(result["ids"].values()) == 120
+    assert set(result["ids"].values()) == {1}
+    assert result["offsets_at_end"]
