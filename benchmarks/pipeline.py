@@ -5,7 +5,7 @@ until the topic is idle; the parent counts searchable articles as they appear. L
 the pipeline streams in a child process while the parent publishes at a steady rate and
 polls for each document by id, so "latency" is publish -> searchable (it includes the
 index refresh, as an analyst would see it). The child's resident memory is sampled all
-along; with ``multi_processing`` the worker processes are counted too.
+along; with several workers their processes are counted too.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ def start_child(
     settings: Settings,
     until_idle: bool,
     workers: int = 1,
-    mode: str = "in_memory",
     profile: Path | None = None,
     trace_memory: Path | None = None,
 ) -> subprocess.Popen[bytes]:
@@ -59,7 +58,6 @@ def start_child(
         "--settings",
         json.dumps(overrides),
         f"--workers={workers}",
-        f"--mode={mode}",
     ]
     if until_idle:
         command += ["--until-idle", "--idle-seconds=3"]
@@ -92,7 +90,6 @@ class ThroughputResult:
     kind: str
     documents: int
     workers: int
-    mode: str
     partitions: int
     indexed: int
     seconds_to_all: float  # child start -> every document searchable (includes start-up)
@@ -129,7 +126,6 @@ def throughput(
     kind: str,
     count: int,
     workers: int = 1,
-    mode: str = "in_memory",
     partitions: int = 1,
     profile: Path | None = None,
     timeout_s: float = 3600,
@@ -140,7 +136,7 @@ def throughput(
     es = client(settings)
     started = time.monotonic()
     cpu_before = os.times()
-    child = start_child(settings, until_idle=True, workers=workers, mode=mode, profile=profile)
+    child = start_child(settings, until_idle=True, workers=workers, profile=profile)
     watch = _MemoryWatch(child.pid, 1.0)
     watch.start()
     marks: dict[float, float] = {}
@@ -176,7 +172,6 @@ def throughput(
         kind=kind,
         documents=count,
         workers=workers,
-        mode=mode,
         partitions=partitions,
         indexed=indexed,
         seconds_to_all=round(to_all, 2),

@@ -1,9 +1,10 @@
 """Runs the ingest pipeline in its own process for the bench (so its memory is its own).
 
 python -m benchmarks.pipeline_child --settings '{"raw_topic": ...}' [--until-idle]
-    [--workers 1] [--mode in_memory|multi_threading|multi_processing] [--profile out.prof]
+    [--workers 1] [--profile out.prof]
     [--trace-memory growth.txt]
 
+``--workers N`` runs N processes on shares of the partitions, as ``newsbeam run --workers N``.
 ``--trace-memory`` takes a tracemalloc snapshot after a minute's warm-up and then, every minute,
 writes the allocation sites that grew most since that baseline: where a leak lives.
 """
@@ -21,8 +22,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from pipelines import ingest
-from pipelines.settings import load
+from connectors.kafka import Shard
+from pipelines import ingest, workers
+from pipelines.settings import Settings, load
 
 TRACE_FRAMES = 8
 TRACE_TOP = 25
@@ -52,13 +54,17 @@ def _trace_memory(out: Path, warmup_s: float = 60.0, every_s: float = 60.0) -> N
     threading.Thread(target=watch, name="trace-memory", daemon=True).start()
 
 
+def _worker(shard: Shard, settings: Settings, until_idle: bool, idle_seconds: float) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    ingest.run(settings, until_idle, idle_seconds, shard=shard)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", required=True, help="setting overrides as JSON")
     parser.add_argument("--until-idle", action="store_true")
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--mode", default="in_memory")
     parser.add_argument("--profile", help="write a cProfile of the run here")
     parser.add_argument("--trace-memory", type=Path, help="append allocation growth here")
     args = parser.parse_args()
@@ -66,16 +72,16 @@ def main() -> int:
     # The streaming run is stopped with SIGTERM; exit through `finally` so the profile is kept.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     settings = load(overrides=json.loads(args.settings))
-    options = ingest.pipeline_options(
-        [f"--direct_num_workers={args.workers}", f"--direct_running_mode={args.mode}"]
-    )
     if args.trace_memory:
         _trace_memory(args.trace_memory)
+    if args.workers > 1:
+        workers.prepare(settings, args.workers)
+        return workers.run(args.workers, _worker, settings, args.until_idle, args.idle_seconds)
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
     try:
-        ingest.run(settings, args.until_idle, args.idle_seconds, options=options)
+        ingest.run(settings, args.until_idle, args.idle_seconds)
     finally:
         if profiler:
             profiler.disable()

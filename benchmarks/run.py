@@ -44,7 +44,7 @@ class Plan:
     profile_docs: dict[str, int]
     kafka_docs: int
     es_docs: int
-    pipeline_runs: tuple[tuple[str, int, int, str, int], ...]  # kind, docs, workers, mode, parts
+    pipeline_runs: tuple[tuple[str, int, int, int], ...]  # kind, docs, workers, partitions
     latency_rate: float
     latency_seconds: float
     long_minutes: float = 0.0
@@ -60,10 +60,11 @@ QUICK = Plan(
     kafka_docs=2000,
     es_docs=1000,
     pipeline_runs=(
-        ("text", 1000, 1, "in_memory", 1),
-        ("text", 3000, 1, "in_memory", 1),
-        ("text", 3000, 2, "multi_threading", 2),
-        ("html", 500, 1, "in_memory", 1),
+        ("text", 1000, 1, 1),
+        ("text", 3000, 1, 1),
+        ("text", 3000, 2, 2),
+        ("html", 500, 1, 1),
+        ("html", 500, 2, 2),
     ),
     latency_rate=50,
     latency_seconds=30,
@@ -77,12 +78,13 @@ FULL = Plan(
     kafka_docs=20_000,
     es_docs=10_000,
     pipeline_runs=(
-        ("text", 1000, 1, "in_memory", 1),
-        ("text", 10_000, 1, "in_memory", 1),
-        ("text", 10_000, 2, "multi_threading", 2),
-        ("text", 10_000, 2, "multi_processing", 2),
-        ("html", 1000, 1, "in_memory", 1),
-        ("html", 10_000, 1, "in_memory", 1),
+        ("text", 1000, 1, 1),
+        ("text", 10_000, 1, 1),
+        ("text", 10_000, 2, 2),
+        ("text", 10_000, 1, 2),
+        ("html", 1000, 1, 1),
+        ("html", 10_000, 1, 1),
+        ("html", 10_000, 2, 2),
     ),
     latency_rate=50,
     latency_seconds=120,
@@ -136,18 +138,17 @@ def run_pipeline(
     plan: Plan, base: Settings, run: str, out: Path, cleanup: list[Settings]
 ) -> list[dict[str, Any]]:
     found = []
-    for index, (kind, count, workers, mode, partitions) in enumerate(plan.pipeline_runs):
+    for index, (kind, count, workers, partitions) in enumerate(plan.pipeline_runs):
         settings = services.bench_settings(base, f"{run}-p{index}")
         cleanup.append(settings)
         result = _timed(
-            f"pipeline {kind} {count} docs, {workers} worker(s) {mode}, {partitions} partition(s)",
+            f"pipeline {kind} {count} docs, {workers} worker(s), {partitions} partition(s)",
             partial(
                 pipeline.throughput,
                 settings,
                 kind,
                 count,
                 workers=workers,
-                mode=mode,
                 partitions=partitions,
             ),
         )
