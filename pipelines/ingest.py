@@ -98,12 +98,13 @@ def run(
     Topics and index aliases are created first: writing to a missing alias would
     make Elasticsearch create a plain index with guessed mappings.
     """
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from pipelines.local_runner import fn_api_runner
 
     check_access(settings)  # bad credentials or CA file: one clear sentence, no 120 s wait
     ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
     ensure_indices(settings)
 
     # The DirectRunner would first try to download Prism; the in-process FnApiRunner needs nothing.
-    with beam.Pipeline(runner=runner or FnApiRunner(), options=options or pipeline_options()) as p:
+    runner = runner or fn_api_runner()
+    with beam.Pipeline(runner=runner, options=options or pipeline_options()) as p:
         build(p, settings, until_idle, idle_seconds, shard)

@@ -118,10 +118,10 @@ def runner_and_options(choice: RunnerChoice, settings: Settings) -> tuple[Any, P
     from infra import flink
 
     if choice.name == "direct":
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+        from pipelines.local_runner import fn_api_runner
 
         arguments = direct_arguments(choice)
-        runner: Any = FnApiRunner()
+        runner: Any = fn_api_runner()
     elif choice.name == "flink":
         from apache_beam.runners.portability.flink_runner import FlinkRunner
 
