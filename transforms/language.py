@@ -43,7 +43,7 @@ MIN_SCORE = 0.4  # below this the best guess is reported as und
 HINT_RATIO = 0.8  # a hint may only pick a runner-up scoring at least this share of the best
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[0-9_]+")
-_LETTER = re.compile(r"[^\W\d_]")
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
 def _sample(text: str, limit: int) -> str:
@@ -94,7 +94,7 @@ class LanguageDetector:
         ``hint`` (e.g. the feed's declared language) only breaks near-ties.
         """
         sample = _NOISE.sub(" ", _sample(text, SAMPLE_CHARS))
-        letters = len(_LETTER.findall(sample))
+        letters = len(_NOT_LETTERS.sub("", sample))  # no list of one-letter strings
         if letters < MIN_LETTERS:
             return UNDETERMINED, 0.0
         try:
