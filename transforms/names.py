@@ -69,7 +69,7 @@ _DOUBLE = re.compile(r"(.)\1+")
 _TRAILING_VOWELS = re.compile(r"(?<=....)[aeiou]+$")
 
 
-@lru_cache(maxsize=65_536)  # bounded: a long run meets new words forever
+@lru_cache(maxsize=32_768)  # bounded: a long run meets new words (numbers, names) forever
 def fold(text: str) -> str:
     """Lower-case, strip diacritics, unify apostrophes and hyphens."""
     lowered = text.lower().translate(_LETTER_MAP)
@@ -79,7 +79,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=32_768)
+@lru_cache(maxsize=16_384)
 def skeleton(token: str) -> str:
     """One token folded, de-particled, transliterated and with double letters collapsed."""
     folded = _GLUED_PARTICLE.sub("", fold(token))
@@ -87,7 +87,7 @@ def skeleton(token: str) -> str:
     return _DOUBLE.sub(r"\1", spelled)
 
 
-@lru_cache(maxsize=32_768)
+@lru_cache(maxsize=16_384)
 def name_key(token: str) -> str:
     """The lookup key of one token: its skeleton without trailing vowels.
 
@@ -125,7 +125,7 @@ _APOSTROPHE = re.compile(r"['’]")
 ELISION = re.compile(r"^(?:[dlDL]|[qQ]u|[dD]ell|[aA]ll|[nN]ell|[sS]ull)['’](?=[^\W\d_])")
 
 
-@lru_cache(maxsize=32_768)
+@lru_cache(maxsize=16_384)
 def inflection_variants(token: str, language: str) -> tuple[str, ...]:
     """The token with each plausible inflection/possessive ending removed (not the token itself)."""
     variants: list[str] = []

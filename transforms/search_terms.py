@@ -76,7 +76,7 @@ def _stemmer(language: str) -> Any:
     return snowballstemmer.stemmer(algorithm) if algorithm else None
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def normalise(word: str, language: str) -> str:
     """One word as a search term: lower-cased, stemmed in ``language``, folded.
 
@@ -90,7 +90,7 @@ def normalise(word: str, language: str) -> str:
     return _APOSTROPHE_OR_HYPHEN.sub("", folded)
 
 
-@lru_cache(maxsize=65_536)  # news vocabulary repeats: every article re-uses most words
+@lru_cache(maxsize=16_384)  # behind _word_text when indexing; whole for queries
 def word_terms(word: str, language: str) -> tuple[str, ...]:
     """The terms one written word contributes: its normalised form, and for a
     capitalised word also the form without a name inflection ("Gaddafis" ->
@@ -109,7 +109,7 @@ def text_terms(text: str, language: str) -> list[str]:
     return [term for word in words(text) for term in word_terms(word, language)]
 
 
-_WORD_TEXT_CACHE_SIZE = 50_000  # distinct words kept per language (~10 MiB); cleared when full
+_WORD_TEXT_CACHE_SIZE = 16_384  # distinct words kept per language (~4 MiB); cleared when full
 _word_text: dict[str, dict[str, str]] = {}
 
 
