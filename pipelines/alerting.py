@@ -13,7 +13,6 @@ nothing.
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 import logging
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 
 WATCHLIST_CHECK_S = 3.0
 LOOKUP_CHUNK = 50  # documents per story lookup (8 band terms each)
-RECENT_S = 30.0  # stories placed this long ago are searchable: the index refreshes every 1 s
 MAX_BACKOFF_S = 30.0
 
 
@@ -272,18 +270,11 @@ def find_story_candidates(
 
 
 class _AssignStories(beam.DoFn):  # type: ignore[misc]
-    """Buffers a bundle, looks up earlier copies once, emits each document with its story.
-
-    Earlier copies come from the articles index and, for what this worker placed in the
-    last ``RECENT_S`` seconds, from memory: those may not be searchable yet (the index
-    refreshes every second), and forcing a refresh before every bundle cost a round trip
-    and a new Lucene segment each time.
-    """
+    """Buffers a bundle, looks up earlier copies once, emits each document with its story."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._buffer: list[tuple[Any, Document | DeadLetter]] = []
-        self._recent: collections.deque[tuple[float, StoryCandidate]] = collections.deque()
 
     def setup(self) -> None:
         self._es = client(self._settings)
@@ -310,14 +301,15 @@ class _AssignStories(beam.DoFn):  # type: ignore[misc]
         docs = [doc for _, doc in pending if isinstance(doc, Document)]
         placed: Iterator[Document] = iter(())
         if docs:
-            now = time.monotonic()
-            while self._recent and self._recent[0][0] < now - RECENT_S:
-                self._recent.popleft()
-            earlier = find_story_candidates(self._es, self._settings.articles_alias, docs)
-            earlier += [candidate for _, candidate in self._recent]
-            stories = assign_stories(docs, earlier)
-            self._recent.extend((now, StoryCandidate.of(doc)) for doc in stories)
-            placed = iter(stories)
+            alias = self._settings.articles_alias
+            # Articles of the previous bundle must be searchable before we look for copies.
+            _retrying(
+                "articles refresh",
+                lambda: self._es.indices.refresh(
+                    index=alias, ignore_unavailable=True, allow_no_indices=True
+                ),
+            )
+            placed = iter(assign_stories(docs, find_story_candidates(self._es, alias, docs)))
         for ack, item in pending:
             yield ack, next(placed) if isinstance(item, Document) else item
 
