@@ -76,7 +76,7 @@ def _stemmer(language: str) -> Any:
     return snowballstemmer.stemmer(algorithm) if algorithm else None
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=32_768)
 def normalise(word: str, language: str) -> str:
     """One word as a search term: lower-cased, stemmed in ``language``, folded.
 
@@ -90,7 +90,7 @@ def normalise(word: str, language: str) -> str:
     return _APOSTROPHE_OR_HYPHEN.sub("", folded)
 
 
-@lru_cache(maxsize=16_384)  # behind _word_text when indexing; whole for queries
+@lru_cache(maxsize=32_768)  # behind _word_text when indexing; whole for queries
 def word_terms(word: str, language: str) -> tuple[str, ...]:
     """The terms one written word contributes: its normalised form, and for a
     capitalised word also the form without a name inflection ("Gaddafis" ->
@@ -109,7 +109,7 @@ def text_terms(text: str, language: str) -> list[str]:
     return [term for word in words(text) for term in word_terms(word, language)]
 
 
-_WORD_TEXT_CACHE_SIZE = 16_384  # distinct words kept per language (~4 MiB); cleared when full
+_WORD_TEXT_CACHE_SIZE = 32_768  # distinct words kept per language (~8 MiB); cleared when full
 _word_text: dict[str, dict[str, str]] = {}
 
 
@@ -118,7 +118,8 @@ def _terms_text(text: str, language: str) -> str:
 
     Indexing builds this for every article, so it is on the pipeline's hot path:
     each distinct written word is normalised once per language and its terms kept
-    joined, ready to be joined again.
+    joined, ready to be joined again. Tokens with digits are not kept: every article
+    brings new ones, and they would only push words out.
     """
     known = _word_text.setdefault(language, {})
     if len(known) > _WORD_TEXT_CACHE_SIZE:
@@ -128,7 +129,9 @@ def _terms_text(text: str, language: str) -> str:
     for word in _WORD.findall(text):
         joined = found(word)
         if joined is None:
-            joined = known[word] = " ".join(word_terms(word, language))
+            joined = " ".join(word_terms(word, language))
+            if word.isalpha():  # numbers and codes are endless; words repeat
+                known[word] = joined
         if joined:
             parts.append(joined)
     return " ".join(parts)
