@@ -186,3 +186,24 @@ def test_cli_parses_search_and_entities_top() -> None:
     assert (top.since, top.type, top.size) == ("30d", "PER", 20)
     migrate = build_parser().parse_args(["index", "migrate", "--delete-old"])
     assert (migrate.which, migrate.delete_old) == ("articles", True)
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "language"),
+    [
+        ("Haftar's forces", "Khalifa Haftar's LNA took 80% of al-Serraj's oil in 2019.", "en"),
+        ("Libië", "Gaddafis zoon en Haftars troepen, 3 april 2019, 10.000 man.", "nl"),
+        (None, "Ukendt sprog? 80'erne – Tripoli – Misrata", "und"),
+    ],
+)
+def test_indexed_search_text_is_the_terms_of_title_text_and_names(
+    title: str | None, text: str, language: str
+) -> None:
+    """The cached indexing path gives exactly the terms ``text_terms`` defines, also twice
+    (served from the cache) and for tokens with digits (never cached)."""
+    names = ["Khalifa Haftar", "Libya"]
+    expected = " ".join(
+        term for part in (title or "", text, *names) for term in text_terms(part, language)
+    )
+    assert document_search_text(title, text, language, names) == expected
+    assert document_search_text(title, text, language, names) == expected
