@@ -36,18 +36,13 @@ Worker = Callable[..., None]
 
 
 def prepare(settings: Settings, workers: int) -> None:
-    """What must exist before the workers start: topics with a partition per worker, indices.
+    """Give the raw topic a partition per worker before any worker lists them.
 
-    Done once here, so the workers do not race to create the same index or topic.
+    Everything else a worker sets up itself (``ingest.run``): creating topics and
+    indices tolerates another worker doing the same at the same moment.
     """
-    from connectors.elasticsearch import check_access, ensure_indices
-    from pipelines.alerting import ensure_alerts
-
-    check_access(settings)
     ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
     ensure_partitions(settings.kafka_bootstrap, settings.raw_topic, workers)
-    ensure_indices(settings)
-    ensure_alerts(settings)
 
 
 def run(workers: int, target: Worker, *args: Any) -> int:
