@@ -15,7 +15,14 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any, NamedTuple
 
+import orjson
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
+from elasticsearch.serializer import (
+    CompatibilityModeJsonSerializer,
+    CompatibilityModeNdjsonSerializer,
+    JsonSerializer,
+    NdjsonSerializer,
+)
 
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document, utc_now
@@ -25,6 +32,8 @@ from transforms.stories import story_bands
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {429, 502, 503, 504}
+# Of a bulk answer only each item's status and error are read: the rest was most of its size.
+BULK_ANSWER = ["items.*.status", "items.*.error"]
 MAX_BACKOFF_S = 30.0
 
 
@@ -32,9 +41,38 @@ class ElasticsearchUnavailableError(RuntimeError):
     """Elasticsearch did not answer; the message says where and what to do."""
 
 
+class _Orjson:
+    """JSON bodies through orjson: with the standard library, encoding bulk requests and
+    decoding search and bulk answers took a tenth of the pipeline's CPU. A value orjson
+    refuses (a lone surrogate from a bad page, a key that is not a string) goes through
+    the standard library as before, so it fails or passes exactly as it did."""
+
+    def json_dumps(self, data: Any) -> bytes:
+        try:
+            return orjson.dumps(data, default=self.default)  # type: ignore[attr-defined]
+        except orjson.JSONEncodeError:
+            return super().json_dumps(data)  # type: ignore[misc, no-any-return]
+
+    def json_loads(self, data: bytes) -> Any:
+        return orjson.loads(data)
+
+
+def _serializers() -> dict[str, Any]:
+    """The client's serializers, by media type, with orjson behind every JSON one."""
+    serializers = {}
+    for base in (
+        JsonSerializer,
+        NdjsonSerializer,
+        CompatibilityModeJsonSerializer,
+        CompatibilityModeNdjsonSerializer,
+    ):
+        serializers[base.mimetype] = type(f"Orjson{base.__name__}", (_Orjson, base), {})()
+    return serializers
+
+
 def client(settings: Settings) -> Elasticsearch:
     """A client for ``settings.es_url`` with the configured credentials and CA file."""
-    options: dict[str, Any] = {"request_timeout": 30}
+    options: dict[str, Any] = {"request_timeout": 30, "serializers": _serializers()}
     if settings.es_username:
         options["basic_auth"] = (settings.es_username, settings.es_password or "")
     if settings.es_api_key:
@@ -539,7 +577,7 @@ class BulkWriter:
                 operations.append(request.source)
             started = time.monotonic()
             try:
-                response = self._es.bulk(operations=operations)
+                response = self._es.bulk(operations=operations, filter_path=BULK_ANSWER)
             except (TransportError, ApiError) as exc:
                 observability.BULK_SECONDS.labels(alias, "failed").observe(
                     time.monotonic() - started
