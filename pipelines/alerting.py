@@ -44,12 +44,19 @@ from transforms.alerts import (
     raise_alerts,
 )
 from transforms.document import DeadLetter, Document, Mention, utc_now
-from transforms.stories import StoryCandidate, assign_stories, lookup_query
+from transforms.stories import (
+    LOOKUP_FIELDS,
+    LOOKUP_SORT,
+    StoryCandidate,
+    assign_stories,
+    lookup_query,
+)
 
 log = logging.getLogger(__name__)
 
 WATCHLIST_CHECK_S = 3.0
 LOOKUP_CHUNK = 50  # documents per story lookup (8 band terms each)
+LOOKUP_SIZE = 1000  # candidates per lookup, the likeliest first (transforms/stories.py)
 MAX_BACKOFF_S = 30.0
 
 
@@ -243,9 +250,10 @@ class AlertStore:
 
 
 def find_story_candidates(
-    es: Elasticsearch, alias: str, docs: Sequence[Document]
+    es: Elasticsearch, alias: str, docs: Sequence[Document], size: int = LOOKUP_SIZE
 ) -> list[StoryCandidate]:
-    """Indexed articles that could be copies of ``docs`` (or are ``docs``, on a replay)."""
+    """Indexed articles that could be copies of ``docs`` (or are ``docs``, on a replay): up to
+    ``size`` per ``LOOKUP_CHUNK`` documents, the likeliest first."""
     candidates: list[StoryCandidate] = []
     for start in range(0, len(docs), LOOKUP_CHUNK):
         query = lookup_query(docs[start : start + LOOKUP_CHUNK])
@@ -257,15 +265,17 @@ def find_story_candidates(
                 es.search,
                 index=alias,
                 query=query,
-                size=1000,
-                source_includes=["id", "story", "fingerprint", "language", "@timestamp"],
+                size=size,
+                sort=LOOKUP_SORT,
+                source_includes=LOOKUP_FIELDS,
+                track_total_hits=False,
+                filter_path=["hits.hits._source"],
                 ignore_unavailable=True,
                 allow_no_indices=True,
             ),
         )
-        candidates.extend(
-            StoryCandidate.from_source(h["_source"]) for h in response["hits"]["hits"]
-        )
+        hits = response.get("hits", {}).get("hits", [])  # no hits: the filtered answer is {}
+        candidates.extend(StoryCandidate.from_source(h["_source"]) for h in hits)
     return candidates
 
 

@@ -84,55 +84,39 @@ def story_bands(simhash: str) -> list[str]:
     return simhash_bands(simhash, STORY_BANDS)
 
 
+# A candidate's score in the lookup: one per band it shares with the bundle, far more for the
+# document itself or an exact copy, so when a lookup has more matches than it returns, the
+# ones dropped are those sharing a single band (nearly all strangers: each band term matches
+# about 1/256 of the index), and among equals the oldest.
+_EXACT_MATCH_SCORE = 100.0
+LOOKUP_FIELDS = ["id", "story.id", "fingerprint.simhash", "fingerprint.content_hash",
+                 "language", "@timestamp"]  # fmt: skip
+LOOKUP_SORT: list[str | dict[str, Any]] = [
+    "_score",
+    {"@timestamp": {"order": "desc", "unmapped_type": "date"}},
+]
+
+
 def lookup_query(docs: Sequence[Document]) -> dict[str, Any] | None:
-    """An Elasticsearch query for every indexed article that could share a story with ``docs``.
+    """An Elasticsearch query for every indexed article that could share a story with ``docs``,
+    scored by how likely it is to: see ``LOOKUP_SORT`` and ``_EXACT_MATCH_SCORE``.
 
     Also finds the documents themselves, so a replay keeps the story it was given.
     """
-    should: list[dict[str, Any]] = [{"terms": {"id": sorted({d.id for d in docs})}}]
-    hashes = sorted({d.fingerprint.content_hash for d in docs if d.fingerprint})
-    if hashes:
-        should.append({"terms": {"fingerprint.content_hash": hashes}})
-    simhashes = sorted({d.fingerprint.simhash for d in docs if d.fingerprint})
-    bands = sorted({band for h in simhashes for band in story_bands(h)})
-    if bands:
-        should.append({"terms": {"fingerprint.bands": bands}})
     if not docs:
         return None
+
+    def scored(query: dict[str, Any], score: float = 1.0) -> dict[str, Any]:
+        return {"constant_score": {"filter": query, "boost": score}}
+
+    should = [scored({"terms": {"id": sorted({d.id for d in docs})}}, _EXACT_MATCH_SCORE)]
+    hashes = sorted({d.fingerprint.content_hash for d in docs if d.fingerprint})
+    if hashes:
+        should.append(scored({"terms": {"fingerprint.content_hash": hashes}}, _EXACT_MATCH_SCORE))
+    simhashes = {d.fingerprint.simhash for d in docs if d.fingerprint}
+    bands = sorted({band for h in simhashes for band in story_bands(h)})
+    should.extend(scored({"term": {"fingerprint.bands": band}}) for band in bands)
     return {"bool": {"should": should, "minimum_should_match": 1}}
-
-
-def story_for(
-    doc: Document,
-    candidates: Iterable[StoryCandidate],
-    max_distance: int = STORY_MAX_DISTANCE,
-) -> str:
-    """The story ``doc`` belongs to: its own earlier one, else its nearest copy's, else a new one.
-
-    A copy has the same text, or near text (SimHashes at most ``max_distance``
-    bits apart) in the same language: a translation is another article. Ties go
-    to the earliest article, then the smallest story id, so every worker and
-    every replay picks the same story. A new story is named after the text's
-    content hash, so exact copies that no worker has indexed yet (the same wire
-    story arriving under several URLs at once) still land in one story.
-    """
-    fp = doc.fingerprint
-    mine = int(fp.simhash, 16) if fp else 0
-    best: tuple[int, str, str] | None = None
-    for other in candidates:
-        if other.document_id == doc.id:
-            return other.story_id  # indexed before: keep its story across replays
-        if fp is None or other.bits is None or not other.content_hash:
-            continue
-        if other.language != doc.language and "und" not in (other.language, doc.language):
-            continue
-        distance = 0 if other.content_hash == fp.content_hash else (mine ^ other.bits).bit_count()
-        if distance > max_distance:
-            continue
-        rank = (distance, other.received_at or "~", other.story_id)
-        if best is None or rank < best:
-            best = rank
-    return best[2] if best else new_story_id(doc)
 
 
 def new_story_id(doc: Document) -> str:
@@ -141,54 +125,79 @@ def new_story_id(doc: Document) -> str:
 
 
 class _Candidates:
-    """The candidates of one bundle, searched for a document's possible copies in one pass.
+    """The articles a bundle's documents may join, and the choice among them in one numpy pass.
 
-    A candidate is possible when it is the document itself, has the same content
-    hash, or shares a band and lies within ``max_distance`` bits: the same
-    preselection the index lookup makes, so a copy is found the same way whether
-    it came from the index or from this bundle. The SimHashes sit in one numpy
-    array; XOR, popcount and a zero-byte test over it cost microseconds where a
-    Python loop over the same candidates dominated the pipeline's profile.
+    The story of ``doc`` is:
+
+    - the story it was indexed with, when it is a candidate itself (a replay keeps its story);
+    - else the story of its nearest copy: a candidate in the same language (or either
+      undetermined) with the same content hash (distance 0), or sharing a band term and at
+      most ``max_distance`` bits away; ties go to the earliest article, then the smallest
+      story id, so every worker and every replay picks the same story;
+    - else a new story named after its content hash (``new_story_id``).
+
+    The band test is the preselection the index lookup makes, so a copy is found the same
+    way whether it came from the index or from this bundle. The SimHashes and languages sit
+    in numpy arrays: XOR, popcount and a zero-byte test over every candidate cost microseconds,
+    where a Python loop over the same candidates dominated the pipeline's profile.
     """
 
     def __init__(self, candidates: Iterable[StoryCandidate] = ()) -> None:
         self._items: list[StoryCandidate] = []
         self._bits = np.zeros(256, dtype=np.uint64)
-        self._has_bits = np.zeros(256, dtype=bool)
-        self._by_key: dict[str, list[StoryCandidate]] = defaultdict(list)
+        self._usable = np.zeros(256, dtype=bool)  # has a SimHash and a content hash
+        self._language = np.zeros(256, dtype=np.int32)
+        self._language_codes: dict[str, int] = {"und": 0}
+        self._by_id: dict[str, list[int]] = defaultdict(list)
+        self._by_hash: dict[str, list[int]] = defaultdict(list)
         for candidate in candidates:
             self.add(candidate)
+
+    def _code(self, language: str) -> int:
+        return self._language_codes.setdefault(language, len(self._language_codes))
 
     def add(self, candidate: StoryCandidate) -> None:
         at = len(self._items)
         if at == len(self._bits):
-            self._bits = np.concatenate([self._bits, np.zeros_like(self._bits)])
-            self._has_bits = np.concatenate([self._has_bits, np.zeros_like(self._has_bits)])
+            self._bits, self._usable, self._language = (
+                np.concatenate([array, np.zeros_like(array)])
+                for array in (self._bits, self._usable, self._language)
+            )
         self._items.append(candidate)
-        if candidate.bits is not None:
+        if candidate.bits is not None and candidate.content_hash:
             self._bits[at] = candidate.bits
-            self._has_bits[at] = True
-        self._by_key["id:" + candidate.document_id].append(candidate)
+            self._usable[at] = True
+        self._language[at] = self._code(candidate.language)
+        self._by_id[candidate.document_id].append(at)
         if candidate.content_hash:
-            self._by_key["hash:" + candidate.content_hash].append(candidate)
+            self._by_hash[candidate.content_hash].append(at)
 
-    def near(self, doc: Document, max_distance: int = STORY_MAX_DISTANCE) -> list[StoryCandidate]:
-        keys = ["id:" + doc.id]
-        found: dict[int, StoryCandidate] = {}
-        if doc.fingerprint:
-            keys.append("hash:" + doc.fingerprint.content_hash)
-            count = len(self._items)
-            differ = self._bits[:count] ^ np.uint64(int(doc.fingerprint.simhash, 16))
-            close = np.bitwise_count(differ) <= max_distance
-            # One band is one byte (STORY_BANDS = 8): a shared band is a zero byte of the XOR.
-            shares_band = (differ.view(np.uint8).reshape(count, _BAND_BYTES_PER_HASH) == 0).any(1)
-            for index in np.flatnonzero(close & shares_band & self._has_bits[:count]):
-                candidate = self._items[index]
-                found[id(candidate)] = candidate
-        for key in keys:
-            for candidate in self._by_key.get(key, ()):
-                found.setdefault(id(candidate), candidate)
-        return list(found.values())
+    def story_for(self, doc: Document, max_distance: int = STORY_MAX_DISTANCE) -> str:
+        """The story ``doc`` belongs to (the rules are in the class docstring)."""
+        own = self._by_id.get(doc.id)
+        if own:
+            return self._items[own[0]].story_id
+        fp = doc.fingerprint
+        count = len(self._items)
+        if fp is None or count == 0:
+            return new_story_id(doc)
+        differ = self._bits[:count] ^ np.uint64(int(fp.simhash, 16))
+        distance = np.bitwise_count(differ)
+        # One band is one byte (STORY_BANDS = 8): a shared band is a zero byte of the XOR.
+        shares_band = (differ.view(np.uint8).reshape(count, _BAND_BYTES_PER_HASH) == 0).any(1)
+        copy = (distance <= max_distance) & shares_band
+        for at in self._by_hash.get(fp.content_hash, ()):
+            copy[at], distance[at] = True, 0
+        copy &= self._usable[:count]
+        if doc.language != "und":
+            language = self._language[:count]
+            copy &= (language == self._code(doc.language)) | (language == 0)
+        if not copy.any():
+            return new_story_id(doc)
+        nearest = np.flatnonzero(copy & (distance == distance[copy].min()))
+        earliest = min((self._items[at].received_at or "~", self._items[at].story_id)
+                       for at in nearest)  # fmt: skip
+        return earliest[1]
 
 
 def assign_stories(
@@ -206,9 +215,7 @@ def assign_stories(
     order = sorted(range(len(docs)), key=lambda i: (docs[i].received_at, docs[i].id))
     for i in order:
         doc = docs[i]
-        placed = dataclasses.replace(
-            doc, story_id=story_for(doc, seen.near(doc, max_distance), max_distance)
-        )
+        placed = dataclasses.replace(doc, story_id=seen.story_for(doc, max_distance))
         out[i] = placed
         seen.add(StoryCandidate.of(placed))
     return [out[i] for i in range(len(docs))]

@@ -93,10 +93,12 @@ def test_copies_within_seven_bits_share_a_story_band_and_the_lookup_asks_for_it(
     doc = _enriched("d", "Khalifa Haftar spoke in Benghazi today.")
     query = lookup_query([doc])
     assert query is not None
-    should = query["bool"]["should"]
+    should = [clause["constant_score"]["filter"] for clause in query["bool"]["should"]]
     assert {"terms": {"id": ["d"]}} in should
     assert doc.fingerprint is not None
-    assert {"terms": {"fingerprint.bands": sorted(story_bands(doc.fingerprint.simhash))}} in should
+    assert {"terms": {"fingerprint.content_hash": [doc.fingerprint.content_hash]}} in should
+    for band in story_bands(doc.fingerprint.simhash):
+        assert {"term": {"fingerprint.bands": band}} in should
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -155,48 +157,70 @@ def test_webhook_refusal_is_permanent_and_budget_is_bounded(hook_url: str) -> No
     assert gave_up.value.reason == "unreachable_budget_spent"
 
 
-def test_bundle_candidates_are_exactly_the_band_sharing_copies_within_the_distance() -> None:
-    """``_Candidates.near`` (numpy) against the definition: a shared band term and
-    at most ``STORY_MAX_DISTANCE`` bits, or the same id or content hash."""
+def _story_by_definition(doc: Document, candidates: list[StoryCandidate]) -> str:
+    """The rule of ``_Candidates``' docstring, one candidate at a time."""
+    for c in candidates:
+        if c.document_id == doc.id:
+            return c.story_id
+    assert doc.fingerprint is not None
+    mine = set(story_bands(doc.fingerprint.simhash))
+    ranked = []
+    for c in candidates:
+        if not (c.simhash and c.content_hash):
+            continue
+        if "und" not in (c.language, doc.language) and c.language != doc.language:
+            continue
+        if c.content_hash == doc.fingerprint.content_hash:
+            distance = 0
+        elif mine & set(story_bands(c.simhash)):
+            distance = simhash_distance(doc.fingerprint.simhash, c.simhash)
+        else:
+            continue
+        if distance <= STORY_MAX_DISTANCE:
+            ranked.append((distance, c.received_at or "~", c.story_id))
+    return min(ranked)[2] if ranked else new_story_id(doc)
+
+
+def test_the_numpy_choice_of_story_is_the_rule_one_candidate_at_a_time() -> None:
+    """``_Candidates.story_for`` against the rule: own story on a replay, else the nearest
+    same-language copy (same content hash, or a shared band within the distance), earliest
+    and smallest story id on ties, else a new story."""
     rng = random.Random(7)
     base = rng.getrandbits(64)
     # Around one hash: copies 0-20 bits away (some share a band, some do not), and strangers.
     hashes = [base ^ _flip(rng, rng.randint(0, 20)) for _ in range(300)]
     hashes += [rng.getrandbits(64) for _ in range(300)]
     candidates = [
-        StoryCandidate(f"c{i}", f"s{i}", f"h{i % 250}", f"{h:016x}") for i, h in enumerate(hashes)
+        StoryCandidate(
+            f"c{i}",
+            f"s{rng.randint(0, 400)}",
+            f"h{i % 250}" if i % 17 else None,
+            f"{h:016x}" if i % 13 else None,
+            rng.choice(["en", "en", "nl", "und"]),
+            f"2026-11-0{rng.randint(1, 3)}",  # many ties on time
+        )
+        for i, h in enumerate(hashes)
     ]
     index = _Candidates(candidates)
-    found = band_missed = 0
-    for probe in range(60):
-        bits = base ^ _flip(rng, rng.randint(0, 12))
+    outcomes = {"own": 0, "copy": 0, "new": 0}
+    for probe in range(200):
+        bits = base ^ _flip(rng, rng.randint(0, 16)) if probe % 3 else rng.getrandbits(64)
         doc = Document(
-            id=f"c{probe * 7}",
+            id=f"c{probe * 7}" if probe % 5 == 0 else f"probe{probe}",
             origin="probe",
             content="",
-            fingerprint=Fingerprint(f"h{probe}", f"{bits:016x}"),
+            language=rng.choice(["en", "nl", "da", "und"]),
+            fingerprint=Fingerprint(f"h{probe}" if probe % 2 else f"x{probe}", f"{bits:016x}"),
         )
-        mine = set(story_bands(doc.fingerprint.simhash))
-        expected = {
-            c.document_id
-            for c in candidates
-            if c.document_id == doc.id
-            or c.content_hash == doc.fingerprint.content_hash
-            or (
-                mine & set(story_bands(c.simhash or ""))
-                and simhash_distance(doc.fingerprint.simhash, c.simhash or "") <= STORY_MAX_DISTANCE
-            )
-        }
-        assert {c.document_id for c in index.near(doc)} == expected
-        found += len(expected)
-        band_missed += sum(
-            not mine & set(story_bands(c.simhash or ""))
-            and simhash_distance(doc.fingerprint.simhash, c.simhash or "") <= STORY_MAX_DISTANCE
-            for c in candidates
-        )
-    # The data exercises both filters: copies found, and near hashes without a shared band.
-    assert found > 1000
-    assert band_missed > 100
+        expected = _story_by_definition(doc, candidates)
+        assert index.story_for(doc) == expected
+        outcomes[
+            "own" if probe % 5 == 0 else "new" if expected == new_story_id(doc) else "copy"
+        ] += 1
+    # The data exercises every branch: replays, copies chosen among many, and new stories.
+    assert outcomes["own"] == 40
+    assert outcomes["copy"] > 60
+    assert outcomes["new"] > 30
 
 
 def _flip(rng: random.Random, bits: int) -> int:
