@@ -34,8 +34,9 @@ from transforms.fingerprint import (
 # 8-14 bits apart are found when they happen to share a band; the real distance decides.
 STORY_BANDS = 8
 STORY_MAX_DISTANCE = NEAR_DUPLICATE_MAX_DISTANCE
-_BAND_BYTES_PER_HASH = SIMHASH_BITS // 8
-assert SIMHASH_BITS // STORY_BANDS == 8, "_Candidates.near tests bands as bytes"
+_EVERY_BYTE_1 = np.uint64(0x0101010101010101)
+_EVERY_BYTE_128 = np.uint64(0x8080808080808080)
+assert SIMHASH_BITS // STORY_BANDS == 8, "_Candidates.story_for tests bands as bytes"
 
 
 @dataclass(frozen=True)
@@ -143,15 +144,22 @@ class _Candidates:
     """
 
     def __init__(self, candidates: Iterable[StoryCandidate] = ()) -> None:
-        self._items: list[StoryCandidate] = []
-        self._bits = np.zeros(256, dtype=np.uint64)
-        self._usable = np.zeros(256, dtype=bool)  # has a SimHash and a content hash
-        self._language = np.zeros(256, dtype=np.int32)
+        self._items = list(candidates)
+        size = max(256, 2 * len(self._items))
+        self._bits = np.zeros(size, dtype=np.uint64)
+        self._usable = np.zeros(size, dtype=bool)  # has a SimHash and a content hash
+        self._language = np.zeros(size, dtype=np.int32)
         self._language_codes: dict[str, int] = {"und": 0}
         self._by_id: dict[str, list[int]] = defaultdict(list)
         self._by_hash: dict[str, list[int]] = defaultdict(list)
-        for candidate in candidates:
-            self.add(candidate)
+        usable = [at for at, c in enumerate(self._items) if c.bits is not None and c.content_hash]
+        self._bits[usable] = np.array([self._items[at].bits for at in usable], dtype=np.uint64)
+        self._usable[usable] = True
+        self._language[: len(self._items)] = [self._code(c.language) for c in self._items]
+        for at, candidate in enumerate(self._items):
+            self._by_id[candidate.document_id].append(at)
+            if candidate.content_hash:
+                self._by_hash[candidate.content_hash].append(at)
 
     def _code(self, language: str) -> int:
         return self._language_codes.setdefault(language, len(self._language_codes))
@@ -183,8 +191,9 @@ class _Candidates:
             return new_story_id(doc)
         differ = self._bits[:count] ^ np.uint64(int(fp.simhash, 16))
         distance = np.bitwise_count(differ)
-        # One band is one byte (STORY_BANDS = 8): a shared band is a zero byte of the XOR.
-        shares_band = (differ.view(np.uint8).reshape(count, _BAND_BYTES_PER_HASH) == 0).any(1)
+        # One band is one byte (STORY_BANDS = 8): a shared band is a zero byte of the XOR,
+        # which (x - 0x0101..01) & ~x & 0x8080..80 tests for all eight bytes at once.
+        shares_band = ((differ - _EVERY_BYTE_1) & ~differ & _EVERY_BYTE_128) != 0
         copy = (distance <= max_distance) & shares_band
         for at in self._by_hash.get(fp.content_hash, ()):
             copy[at], distance[at] = True, 0

@@ -203,6 +203,7 @@ def test_the_numpy_choice_of_story_is_the_rule_one_candidate_at_a_time() -> None
     ]
     index = _Candidates(candidates)
     outcomes = {"own": 0, "copy": 0, "new": 0}
+    band_missed = 0
     for probe in range(200):
         bits = base ^ _flip(rng, rng.randint(0, 16)) if probe % 3 else rng.getrandbits(64)
         doc = Document(
@@ -214,6 +215,12 @@ def test_the_numpy_choice_of_story_is_the_rule_one_candidate_at_a_time() -> None
         )
         expected = _story_by_definition(doc, candidates)
         assert index.story_for(doc) == expected
+        mine = set(story_bands(doc.fingerprint.simhash))
+        band_missed += sum(
+            (h ^ bits).bit_count() <= STORY_MAX_DISTANCE
+            and not mine & set(story_bands(f"{h:016x}"))
+            for h in hashes
+        )
         outcomes[
             "own" if probe % 5 == 0 else "new" if expected == new_story_id(doc) else "copy"
         ] += 1
@@ -221,6 +228,8 @@ def test_the_numpy_choice_of_story_is_the_rule_one_candidate_at_a_time() -> None
     assert outcomes["own"] == 40
     assert outcomes["copy"] > 60
     assert outcomes["new"] > 30
+    # ... and near hashes that share no band with the probe, which the band test leaves out.
+    assert band_missed > 100
 
 
 def _flip(rng: random.Random, bits: int) -> int:
