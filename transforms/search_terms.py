@@ -60,7 +60,7 @@ STEMMERS: dict[str, str] = {
 }
 
 # Words, including inner apostrophes and hyphens ("Haftar's", "al-Serraj", "80'erne").
-_WORD = re.compile(r"[^\W_](?:[^\W_]|['’\-](?=[^\W_]))*")
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _APOSTROPHE_OR_HYPHEN = re.compile(r"['’\-]")
 MAX_TERM_LENGTH = 64  # longer "words" are URLs or noise; not worth a term
 
