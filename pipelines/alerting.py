@@ -55,8 +55,10 @@ from transforms.stories import (
 log = logging.getLogger(__name__)
 
 WATCHLIST_CHECK_S = 3.0
-LOOKUP_CHUNK = 50  # documents per story lookup (8 band terms each)
-LOOKUP_SIZE = 1000  # candidates per lookup, the likeliest first (transforms/stories.py)
+LOOKUP_CHUNK = 50  # documents per story multi-search
+LOOKUP_SIZE = 10  # candidates per document, the likeliest first (transforms/stories.py)
+# Every answer keeps its status, so the filtered answers stay one per search, in order.
+LOOKUP_ANSWER = ["responses.status", "responses.error", "responses.hits.hits.fields"]
 MAX_BACKOFF_S = 30.0
 
 
@@ -250,32 +252,54 @@ class AlertStore:
 
 
 def find_story_candidates(
-    es: Elasticsearch, alias: str, docs: Sequence[Document], size: int = LOOKUP_SIZE
+    es: Elasticsearch, alias: str, docs: Sequence[Document], per_document: int = LOOKUP_SIZE
 ) -> list[StoryCandidate]:
-    """Indexed articles that could be copies of ``docs`` (or are ``docs``, on a replay): up to
-    ``size`` per ``LOOKUP_CHUNK`` documents, the likeliest first."""
+    """Indexed articles that could be copies of ``docs`` (or are ``docs``, on a replay): each
+    document's ``per_document`` likeliest (``transforms.stories.lookup_query``), in one
+    multi-search per ``LOOKUP_CHUNK`` documents.
+
+    One search per document, not one for all: a hit costs Elasticsearch far more to fetch
+    than to match, and each document gets its own likeliest copies instead of sharing a
+    limit with a document that has hundreds.
+    """
     candidates: list[StoryCandidate] = []
-    for start in range(0, len(docs), LOOKUP_CHUNK):
-        query = lookup_query(docs[start : start + LOOKUP_CHUNK])
-        if query is None:
-            continue
-        response = _retrying(
-            "story lookup",
-            functools.partial(
-                es.search,
-                index=alias,
-                query=query,
-                size=size,
-                sort=LOOKUP_SORT,
-                source_includes=LOOKUP_FIELDS,
-                track_total_hits=False,
-                filter_path=["hits.hits._source"],
-                ignore_unavailable=True,
-                allow_no_indices=True,
-            ),
-        )
-        hits = response.get("hits", {}).get("hits", [])  # no hits: the filtered answer is {}
-        candidates.extend(StoryCandidate.from_source(h["_source"]) for h in hits)
+    pending = list(docs)
+    attempt = 0
+    while pending:
+        retry: list[Document] = []
+        for start in range(0, len(pending), LOOKUP_CHUNK):
+            chunk = pending[start : start + LOOKUP_CHUNK]
+            searches: list[dict[str, Any]] = []
+            for doc in chunk:
+                searches.append({"index": alias, "ignore_unavailable": True})
+                searches.append(
+                    {
+                        "query": lookup_query(doc),
+                        "size": per_document,
+                        "sort": LOOKUP_SORT,
+                        "_source": False,
+                        "docvalue_fields": LOOKUP_FIELDS,
+                        "track_total_hits": False,
+                    }
+                )
+            response = _retrying(
+                "story lookup",
+                functools.partial(es.msearch, searches=searches, filter_path=LOOKUP_ANSWER),
+            )
+            for doc, answer in zip(chunk, response["responses"], strict=True):
+                if "error" not in answer:
+                    hits = answer.get("hits", {}).get("hits", [])
+                    candidates.extend(StoryCandidate.from_fields(h.get("fields", {})) for h in hits)
+                elif answer.get("status") in RETRYABLE_STATUS:
+                    retry.append(doc)  # e.g. 429: the node's search queue is full
+                else:
+                    raise RuntimeError(f"Elasticsearch refused the story lookup: {answer['error']}")
+        if retry:
+            attempt += 1
+            delay = min(MAX_BACKOFF_S, 0.25 * 2 ** min(attempt, 10))
+            log.warning("story lookup: %d searches refused for now; retrying", len(retry))
+            time.sleep(delay)
+        pending = retry
     return candidates
 
 

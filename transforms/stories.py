@@ -29,9 +29,10 @@ from transforms.fingerprint import (
 )
 
 # Eight 8-bit bands, indexed as exact terms (``fingerprint.bands``): copies within 7 bits always
-# share one (pigeonhole; a light edit of a long article moves 1-5 bits), and one band term
-# matches about 1/256 of the index, so the lookup stays selective as the index grows. Copies
-# 8-14 bits apart are found when they happen to share a band; the real distance decides.
+# share one (pigeonhole; a light edit of a long article moves 1-5 bits). Copies 8-14 bits apart
+# are found when they happen to share a band; the real distance decides. One band term matches
+# about 1/256 of the index, so a document's eight match ~3 % of it, nearly all strangers: the
+# lookup ranks them and fetches only the likeliest few (``lookup_query``).
 STORY_BANDS = 8
 STORY_MAX_DISTANCE = NEAR_DUPLICATE_MAX_DISTANCE
 _EVERY_BYTE_1 = np.uint64(0x0101010101010101)
@@ -67,16 +68,20 @@ class StoryCandidate:
         )
 
     @classmethod
-    def from_source(cls, source: dict[str, Any]) -> StoryCandidate:
-        """From an indexed article (``connectors.elasticsearch.article_source``)."""
-        fp = source.get("fingerprint") or {}
+    def from_fields(cls, fields: dict[str, list[Any]]) -> StoryCandidate:
+        """From a lookup hit's ``fields`` (the doc values of ``LOOKUP_FIELDS``)."""
+
+        def first(name: str) -> Any:
+            return (fields.get(name) or [None])[0]
+
+        document_id = str(first("id"))
         return cls(
-            document_id=str(source["id"]),
-            story_id=str((source.get("story") or {}).get("id") or source["id"]),
-            content_hash=fp.get("content_hash"),
-            simhash=fp.get("simhash"),
-            language=source.get("language") or "und",
-            received_at=source.get("@timestamp") or "",
+            document_id=document_id,
+            story_id=str(first("story.id") or document_id),
+            content_hash=first("fingerprint.content_hash"),
+            simhash=first("fingerprint.simhash"),
+            language=first("language") or "und",
+            received_at=first("@timestamp") or "",
         )
 
 
@@ -85,38 +90,40 @@ def story_bands(simhash: str) -> list[str]:
     return simhash_bands(simhash, STORY_BANDS)
 
 
-# A candidate's score in the lookup: one per band it shares with the bundle, far more for the
-# document itself or an exact copy, so when a lookup has more matches than it returns, the
-# ones dropped are those sharing a single band (nearly all strangers: each band term matches
-# about 1/256 of the index), and among equals the oldest.
+# A candidate's score in the lookup: one per band it shares with the document, far more for
+# the document itself or an exact copy, so when more articles match than a lookup returns,
+# the ones left out share a single band (nearly all strangers: each band term matches about
+# 1/256 of the index), and among equals the oldest.
 _EXACT_MATCH_SCORE = 100.0
-LOOKUP_FIELDS = ["id", "story.id", "fingerprint.simhash", "fingerprint.content_hash",
-                 "language", "@timestamp"]  # fmt: skip
+# Read from doc values, not _source: a hit's _source is the whole article, and parsing a
+# thousand of them per lookup made it the slowest call of the pipeline.
+LOOKUP_FIELDS: list[dict[str, str]] = [
+    *({"field": name} for name in ("id", "story.id", "language")),
+    *({"field": f"fingerprint.{name}"} for name in ("simhash", "content_hash")),
+    {"field": "@timestamp", "format": "strict_date_optional_time"},  # as utc_now() writes it
+]
 LOOKUP_SORT: list[str | dict[str, Any]] = [
     "_score",
     {"@timestamp": {"order": "desc", "unmapped_type": "date"}},
 ]
 
 
-def lookup_query(docs: Sequence[Document]) -> dict[str, Any] | None:
-    """An Elasticsearch query for every indexed article that could share a story with ``docs``,
-    scored by how likely it is to: see ``LOOKUP_SORT`` and ``_EXACT_MATCH_SCORE``.
+def lookup_query(doc: Document) -> dict[str, Any]:
+    """An Elasticsearch query for the indexed articles that could share a story with ``doc``,
+    scored by how likely they are to: see ``_EXACT_MATCH_SCORE`` and ``LOOKUP_SORT``.
 
-    Also finds the documents themselves, so a replay keeps the story it was given.
+    Also finds the document itself, so a replay keeps the story it was given.
     """
-    if not docs:
-        return None
 
     def scored(query: dict[str, Any], score: float = 1.0) -> dict[str, Any]:
         return {"constant_score": {"filter": query, "boost": score}}
 
-    should = [scored({"terms": {"id": sorted({d.id for d in docs})}}, _EXACT_MATCH_SCORE)]
-    hashes = sorted({d.fingerprint.content_hash for d in docs if d.fingerprint})
-    if hashes:
-        should.append(scored({"terms": {"fingerprint.content_hash": hashes}}, _EXACT_MATCH_SCORE))
-    simhashes = {d.fingerprint.simhash for d in docs if d.fingerprint}
-    bands = sorted({band for h in simhashes for band in story_bands(h)})
-    should.extend(scored({"term": {"fingerprint.bands": band}}) for band in bands)
+    should = [scored({"term": {"id": doc.id}}, _EXACT_MATCH_SCORE)]
+    if doc.fingerprint:
+        content_hash = {"term": {"fingerprint.content_hash": doc.fingerprint.content_hash}}
+        should.append(scored(content_hash, _EXACT_MATCH_SCORE))
+        bands = story_bands(doc.fingerprint.simhash)
+        should.extend(scored({"term": {"fingerprint.bands": band}}) for band in bands)
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
