@@ -43,6 +43,17 @@ def _tree_rss_mb(pid: int) -> float:
     return total + sum(_tree_rss_mb(int(child)) for child in children)
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process and its children have used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return total + sum(_tree_cpu_s(int(child)) for child in children)
+
+
 def start_child(
     settings: Settings,
     until_idle: bool,
@@ -95,7 +106,8 @@ class ThroughputResult:
     seconds_to_all: float  # child start -> every document searchable (includes start-up)
     docs_per_s: float
     docs_per_s_steady: float  # between 10 % and 90 % searchable: start-up excluded
-    child_cpu_s: float
+    child_cpu_s: float  # the whole run, start-up (imports, models, connections) included
+    docs_per_cpu_s_steady: float  # CPU of the pipeline's processes between 10 % and 90 %
     peak_rss_mb: float
     memory_mb: list[tuple[float, float]] = field(default_factory=list)
 
@@ -140,6 +152,7 @@ def throughput(
     watch = _MemoryWatch(child.pid, 1.0)
     watch.start()
     marks: dict[float, float] = {}
+    cpu_at: dict[float, tuple[int, float]] = {}  # fraction -> (indexed, tree CPU s)
     indexed = 0
     try:
         while time.monotonic() - started < timeout_s:
@@ -148,6 +161,7 @@ def throughput(
             for fraction in (0.1, 0.9, 1.0):
                 if fraction not in marks and indexed >= fraction * count:
                     marks[fraction] = now
+                    cpu_at[fraction] = (indexed, _tree_cpu_s(child.pid))
             if indexed >= count or child.poll() is not None:
                 break
             time.sleep(0.25)
@@ -178,6 +192,11 @@ def throughput(
         docs_per_s=rate(indexed, to_all),
         docs_per_s_steady=steady,
         child_cpu_s=round(child_cpu, 1),
+        docs_per_cpu_s_steady=(
+            rate(cpu_at[0.9][0] - cpu_at[0.1][0], cpu_at[0.9][1] - cpu_at[0.1][1])
+            if 0.1 in cpu_at and 0.9 in cpu_at and cpu_at[0.9][1] > cpu_at[0.1][1]
+            else 0.0
+        ),
         peak_rss_mb=max((mb for _, mb in watch.samples), default=0.0),
         memory_mb=watch.samples,
     )

@@ -54,3 +54,30 @@ def test_stages_part_of_the_harness_writes_results_and_report(tmp_path: Path) ->
     assert "Ratios and targets" in report
     assert (tmp_path / "chain-text.prof").is_file()
     assert render(results) == report
+
+
+def test_pipeline_cpu_counts_the_processes_a_run_starts() -> None:
+    """The steady docs/CPU-s divides by this: the child's own CPU and its workers'."""
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.pipeline import _tree_cpu_s
+
+    spin = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\n"
+    # A child that starts a worker which spins for 0.5 s of CPU, then both wait: the child's
+    # own CPU is far less, so the total only reaches 0.5 s if the worker is counted.
+    script = (
+        "import subprocess, sys, time\n"
+        f"worker = subprocess.Popen([sys.executable, '-c', {spin + 'time.sleep(3)'!r}])\n"
+        "time.sleep(3)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 10
+        while _tree_cpu_s(child.pid) < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert 0.5 <= _tree_cpu_s(child.pid) < 2.0
+    finally:
+        child.kill()
+        child.wait()
