@@ -7,7 +7,7 @@
     .venv/bin/python -m benchmarks.run --only stages  # one part: stages, limits, pipeline, latency
 
 Needs the local stack for everything but ``stages`` (``newsbeam stack up``); uses its own
-topics and indices (``bench.<run>.*``, ``bench-<run>-*``) and deletes them afterwards.
+topics and indices (``bench.<run>-*``, ``bench-<run>-*``) and deletes them afterwards.
 Writes ``benchmarks/results/<time>-<run>/results.json``, ``report.md`` and the profiles.
 """
 
@@ -28,6 +28,7 @@ from typing import Any
 
 from benchmarks import pipeline, services, stages
 from benchmarks.report import render
+from infra.cleanup import delete_namespaces
 from pipelines.settings import Settings, load
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -134,13 +135,10 @@ def run_limits(plan: Plan, settings: Settings) -> list[dict[str, Any]]:
     return found
 
 
-def run_pipeline(
-    plan: Plan, base: Settings, run: str, out: Path, cleanup: list[Settings]
-) -> list[dict[str, Any]]:
+def run_pipeline(plan: Plan, base: Settings, run: str, out: Path) -> list[dict[str, Any]]:
     found = []
     for index, (kind, count, workers, partitions) in enumerate(plan.pipeline_runs):
         settings = services.bench_settings(base, f"{run}-p{index}")
-        cleanup.append(settings)
         result = _timed(
             f"pipeline {kind} {count} docs, {workers} worker(s), {partitions} partition(s)",
             partial(
@@ -155,7 +153,6 @@ def run_pipeline(
         found.append(result.to_dict())
     if plan.profile_pipeline_docs:
         settings = services.bench_settings(base, f"{run}-prof")
-        cleanup.append(settings)
         profile = out / "pipeline-text.prof"
         _timed(
             "pipeline profile",
@@ -173,11 +170,10 @@ def run_pipeline(
 
 
 def run_latency(
-    plan: Plan, base: Settings, run: str, cleanup: list[Settings], trace: Path | None = None
+    plan: Plan, base: Settings, run: str, trace: Path | None = None
 ) -> list[dict[str, Any]]:
     found = []
     settings = services.bench_settings(base, f"{run}-lat")
-    cleanup.append(settings)
     result = _timed(
         f"latency {plan.latency_rate}/s for {plan.latency_seconds:.0f} s",
         lambda: pipeline.latency(settings, "text", plan.latency_rate, plan.latency_seconds, 2.0),
@@ -185,7 +181,6 @@ def run_latency(
     found.append(result.to_dict())
     if plan.long_minutes:
         settings = services.bench_settings(base, f"{run}-long")
-        cleanup.append(settings)
         result = _timed(
             f"long run {plan.long_minutes:.0f} min",
             lambda: pipeline.latency(
@@ -236,29 +231,23 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": _cpus(), "python": platform.python_version(), "load": _load()},
     }
     base = load()
-    cleanup: list[Settings] = []
     try:
         if "stages" in parts:
             results["stages"] = run_stages(plan, out)
         if "limits" in parts:
             settings = services.bench_settings(base, f"{run}-lim")
-            cleanup.append(settings)
             results["limits"] = run_limits(plan, settings)
         if "pipeline" in parts:
-            results["pipeline"] = run_pipeline(plan, base, run, out, cleanup)
+            results["pipeline"] = run_pipeline(plan, base, run, out)
         if "latency" in parts:
             trace = out / "memory-growth.txt" if args.trace_memory else None
-            results["latency"] = run_latency(plan, base, run, cleanup, trace)
+            results["latency"] = run_latency(plan, base, run, trace)
     finally:
         results["machine"]["load_after"] = _load()
         (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         (out / "report.md").write_text(render(results), encoding="utf-8")
-        for settings in cleanup:
-            services.clean_up(
-                settings,
-                [settings.raw_topic, settings.dlq_topic, settings.alerts_topic]
-                + [f"{settings.raw_topic}.limit-text-p{p}" for p in (1, 2)],
-            )
+        if parts != ["stages"]:  # every part but stages works in bench-<run>-* / bench.<run>-*
+            delete_namespaces(base, [f"bench-{run}-"], [f"bench.{run}-"])
     print(render(results))
     print(f"\nresults in {out}", file=sys.stderr)
     return 0

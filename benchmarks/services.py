@@ -1,7 +1,7 @@
 """The physical limits here, with nothing else in front: Kafka produce/consume of the raw
 documents, and Elasticsearch bulk indexing of the finished documents.
 
-Also the bench's own topic and index names, and their clean-up afterwards.
+Also the bench's own topic and index names (``benchmarks.run`` deletes them afterwards).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from benchmarks.measure import rate
 from benchmarks.workloads import documents
@@ -24,7 +24,8 @@ from transforms.document import Document
 
 
 def bench_settings(base: Settings, run: str) -> Settings:
-    """Topics, indices and consumer group of one bench run, apart from everyone else's."""
+    """Topics, indices and consumer group of one part of bench run ``run`` (``<run>-<part>``),
+    apart from everyone else's: ``bench.<run>-<part>.*`` and ``bench-<run>-<part>-*``."""
     return base.replace(
         raw_topic=f"bench.{run}.raw",
         dlq_topic=f"bench.{run}.dlq",
@@ -32,30 +33,6 @@ def bench_settings(base: Settings, run: str) -> Settings:
         index_prefix=f"bench-{run}",
         consumer_group=f"bench-{run}",
     )
-
-
-def clean_up(settings: Settings, topics: list[str]) -> None:
-    """Delete the run's indices, index templates and topics (by name: no wildcard deletes)."""
-    es = client(settings)
-    try:
-        names = list(es.indices.get(index=f"{settings.index_prefix}-*").body)
-        for name in names:
-            es.indices.delete(index=name, ignore_unavailable=True)
-        templates = es.options(ignore_status=404).indices.get_index_template(
-            name=f"{settings.index_prefix}-*"
-        )
-        for template in templates.body.get("index_templates", []):
-            es.indices.delete_index_template(name=template["name"])
-    finally:
-        es.close()
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="newsbeam-bench")
-    try:
-        existing = set(admin.list_topics())
-        doomed = [topic for topic in topics if topic in existing]
-        if doomed:
-            admin.delete_topics(doomed)
-    finally:
-        admin.close()
 
 
 @dataclass

@@ -41,9 +41,24 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     return f"{base}-{uuid.uuid4().hex[:8]}"
 
 
+@pytest.fixture(scope="session")
+def test_namespaces(stack_settings: Settings) -> Iterator[list[str]]:
+    """The unique names tests worked under; their indices and topics go at the session's end,
+    so repeated runs on one stack do not pile them up (infra/cleanup.py)."""
+    names: list[str] = []
+    yield names
+    if names:
+        from infra.cleanup import delete_namespaces
+
+        delete_namespaces(stack_settings, [f"t-{n}-" for n in names], [f"t.{n}." for n in names])
+
+
 @pytest.fixture
-def test_settings(stack_settings: Settings, unique_name: str) -> Settings:
+def test_settings(
+    stack_settings: Settings, unique_name: str, test_namespaces: list[str]
+) -> Settings:
     """Settings for one integration test: its own topics, indices and consumer group."""
+    test_namespaces.append(unique_name)
     return stack_settings.replace(
         raw_topic=f"t.{unique_name}.raw",
         dlq_topic=f"t.{unique_name}.dlq",
