@@ -164,12 +164,15 @@ class _Candidates:
         self._usable[usable] = True
         self._language[: len(self._items)] = [self._code(c.language) for c in self._items]
         for at, candidate in enumerate(self._items):
-            self._by_id[candidate.document_id].append(at)
-            if candidate.content_hash:
-                self._by_hash[candidate.content_hash].append(at)
+            self._key(at, candidate)
 
     def _code(self, language: str) -> int:
         return self._language_codes.setdefault(language, len(self._language_codes))
+
+    def _key(self, at: int, candidate: StoryCandidate) -> None:
+        self._by_id[candidate.document_id].append(at)
+        if candidate.content_hash:
+            self._by_hash[candidate.content_hash].append(at)
 
     def add(self, candidate: StoryCandidate) -> None:
         at = len(self._items)
@@ -183,9 +186,7 @@ class _Candidates:
             self._bits[at] = candidate.bits
             self._usable[at] = True
         self._language[at] = self._code(candidate.language)
-        self._by_id[candidate.document_id].append(at)
-        if candidate.content_hash:
-            self._by_hash[candidate.content_hash].append(at)
+        self._key(at, candidate)
 
     def story_for(self, doc: Document, max_distance: int = STORY_MAX_DISTANCE) -> str:
         """The story ``doc`` belongs to (the rules are in the class docstring)."""
