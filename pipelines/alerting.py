@@ -62,6 +62,10 @@ LOOKUP_ANSWER = ["responses.status", "responses.error", "responses.hits.hits.fie
 MAX_BACKOFF_S = 30.0
 
 
+def _backoff_s(attempt: int) -> float:
+    return min(MAX_BACKOFF_S, 0.25 * (1 << min(attempt, 10)))
+
+
 def _retrying(what: str, call: Callable[[], Any]) -> Any:
     """Run ``call`` until Elasticsearch answers; an outage pauses instead of losing alerts."""
     attempt = 0
@@ -73,7 +77,7 @@ def _retrying(what: str, call: Callable[[], Any]) -> Any:
             if isinstance(exc, ApiError) and status not in RETRYABLE_STATUS:
                 raise
             attempt += 1
-            delay = min(MAX_BACKOFF_S, 0.25 * 2 ** min(attempt, 10))
+            delay = _backoff_s(attempt)
             log.warning("%s failed (%s); retrying in %.1f s", what, exc.__class__.__name__, delay)
             time.sleep(delay)
 
@@ -296,9 +300,8 @@ def find_story_candidates(
                     raise RuntimeError(f"Elasticsearch refused the story lookup: {answer['error']}")
         if retry:
             attempt += 1
-            delay = min(MAX_BACKOFF_S, 0.25 * 2 ** min(attempt, 10))
             log.warning("story lookup: %d searches refused for now; retrying", len(retry))
-            time.sleep(delay)
+            time.sleep(_backoff_s(attempt))
         pending = retry
     return candidates
 
