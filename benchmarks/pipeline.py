@@ -102,6 +102,7 @@ class ThroughputResult:
     documents: int
     workers: int
     partitions: int
+    bulk_size: int
     indexed: int
     seconds_to_all: float  # child start -> every document searchable (includes start-up)
     docs_per_s: float
@@ -187,6 +188,7 @@ def throughput(
         documents=count,
         workers=workers,
         partitions=partitions,
+        bulk_size=settings.bulk_size,
         indexed=indexed,
         seconds_to_all=round(to_all, 2),
         docs_per_s=rate(indexed, to_all),

@@ -164,6 +164,24 @@ def render(results: dict[str, Any]) -> str:
                 ],
             )
         )
+    sizes = results.get("bulk_sizes") or []
+    if sizes:
+        out.append("## Bulk size: Kafka batch, bundle and Elasticsearch bulk (text, 1 worker)")
+        out.append(
+            _table(
+                ["bulk size", "docs", "docs/s steady", "docs/CPU-s steady", "peak RSS MiB"],
+                [
+                    [
+                        r["bulk_size"],
+                        r["documents"],
+                        r["docs_per_s_steady"],
+                        r.get("docs_per_cpu_s_steady", 0.0),
+                        r["peak_rss_mb"],
+                    ]
+                    for r in sizes
+                ],
+            )
+        )
     latency = results.get("latency") or []
     if latency:
         out.append("## Publish → searchable at a steady rate")

@@ -50,6 +50,9 @@ class Plan:
     latency_seconds: float
     long_minutes: float = 0.0
     profile_pipeline_docs: int = 0
+    # Bulk sizes (Kafka batch = Elasticsearch bulk = bundle) tried on text, one worker.
+    bulk_sizes: tuple[int, ...] = ()
+    bulk_docs: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,6 +93,8 @@ FULL = Plan(
     latency_rate=50,
     latency_seconds=120,
     profile_pipeline_docs=3000,
+    bulk_sizes=(100, 250, 500, 1000, 2000),
+    bulk_docs=10_000,
 )
 
 
@@ -169,6 +174,18 @@ def run_pipeline(plan: Plan, base: Settings, run: str, out: Path) -> list[dict[s
     return found
 
 
+def run_bulk_sizes(plan: Plan, base: Settings, run: str) -> list[dict[str, Any]]:
+    found = []
+    for size in plan.bulk_sizes:
+        settings = services.bench_settings(base, f"{run}-b{size}").replace(bulk_size=size)
+        result = _timed(
+            f"pipeline text {plan.bulk_docs} docs, bulk size {size}",
+            partial(pipeline.throughput, settings, "text", plan.bulk_docs),
+        )
+        found.append(result.to_dict())
+    return found
+
+
 def run_latency(
     plan: Plan, base: Settings, run: str, trace: Path | None = None
 ) -> list[dict[str, Any]]:
@@ -239,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             results["limits"] = run_limits(plan, settings)
         if "pipeline" in parts:
             results["pipeline"] = run_pipeline(plan, base, run, out)
+            if plan.bulk_sizes:
+                results["bulk_sizes"] = run_bulk_sizes(plan, base, run)
         if "latency" in parts:
             trace = out / "memory-growth.txt" if args.trace_memory else None
             results["latency"] = run_latency(plan, base, run, trace)
