@@ -4,6 +4,7 @@ Starts the streaming pipeline (`newsbeam run`, its own topics and indices) as a
 subprocess, the delivery worker in this process, and a webhook receiver on
 127.0.0.1; then publishes distinct articles naming Khalifa Haftar one at a time
 and times each from `send` to the receiver getting its alert. Target: p95 < 2 s.
+Its topics and indices (``bench-<id>.*``, ``bench-<id>-*``) are deleted at the end.
 
     .venv/bin/python benchmarks/alert_latency.py --count 30
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 from connectors.elasticsearch import ensure_indices
 from connectors.kafka import DocumentProducer, ensure_topics
+from infra.cleanup import delete_namespaces
 from pipelines.alerting import deliver_alerts, ensure_alerts
 from pipelines.settings import load
 from transforms.document import Document, document_id
@@ -132,6 +134,7 @@ def main() -> int:
         pipeline.wait(timeout=60)
         worker.join(timeout=30)
         server.shutdown()
+        delete_namespaces(settings, [f"{run}-"], [f"{run}."])
     latencies.sort()
     p50 = statistics.median(latencies)
     p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
