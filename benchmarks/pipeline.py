@@ -33,25 +33,32 @@ SETTINGS_PASSED = ("raw_topic", "dlq_topic", "alerts_topic", "index_prefix", "co
                    "kafka_bootstrap", "es_url", "bulk_size", "data_dir")  # fmt: skip
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (SDK workers), in MiB."""
-    total = rss_mb(pid)
+def _process_tree(pid: int) -> list[int]:
+    """A process and its descendants (a run's worker and SDK processes), from /proc."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
-        return total
-    return total + sum(_tree_rss_mb(int(child)) for child in children)
+        return [pid]
+    return [pid, *(p for child in children for p in _process_tree(int(child)))]
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB."""
+    return sum(rss_mb(p) for p in _process_tree(pid))
 
 
 def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a running process and its children have used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return total + sum(_tree_cpu_s(int(child)) for child in children)
+    """CPU seconds a running process and its children have used so far."""
+    return sum(_cpu_s(p) for p in _process_tree(pid))
 
 
 def start_child(

@@ -156,7 +156,7 @@ def render(results: dict[str, Any]) -> str:
                         r["docs_per_s"],
                         r["docs_per_s_steady"],
                         r["child_cpu_s"],
-                        r["indexed"] / r["child_cpu_s"] if r["child_cpu_s"] else 0.0,
+                        _per_cpu_with_start_up(r),
                         r.get("docs_per_cpu_s_steady", 0.0),
                         r["peak_rss_mb"],
                     ]
@@ -222,12 +222,16 @@ def render(results: dict[str, Any]) -> str:
     return "\n\n".join(out) + "\n"
 
 
+def _per_cpu_with_start_up(run: dict[str, Any]) -> float:
+    return run["indexed"] / run["child_cpu_s"] if run["child_cpu_s"] else 0.0
+
+
 def _per_cpu(run: dict[str, Any]) -> float:
     """Documents per CPU-second of the pipeline's processes: steady (10-90 %) when measured,
     else over the whole run, start-up included."""
     if run.get("docs_per_cpu_s_steady"):
         return float(run["docs_per_cpu_s_steady"])
-    return run["indexed"] / run["child_cpu_s"] if run["child_cpu_s"] else 0.0
+    return _per_cpu_with_start_up(run)
 
 
 def _ratios(results: dict[str, Any]) -> list[list[Any]]:
