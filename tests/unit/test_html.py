@@ -10,10 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from trafilatura import extract_metadata
+from trafilatura.utils import load_html
 
+from benchmarks.workloads import documents
 from tests.golden.regenerate_pages import GOLDEN, PAGES, golden_record, page_document
 from transforms.document import CONTENT_HTML, CONTENT_TEXT, Document, PoisonInputError
-from transforms.html import MAX_HTML_CHARS, extract_html
+from transforms.html import MAX_HTML_CHARS, extract_html, page_metadata
 
 PAGE_FILES = sorted(PAGES.glob("*.html"))
 PRECISION_FLOOR = 0.9
@@ -156,3 +159,75 @@ def test_broken_markup_still_extracts() -> None:
     assert precision >= 0.95
     assert recall >= 0.95
     assert doc.hints["html_lang"] == "da"
+
+
+_ARTICLE = "<p>" + "The harbour reopened on Tuesday after the storm. " * 6 + "</p>"
+# Pages whose metadata is found by trafilatura's fallbacks, not by meta tags.
+METADATA_PAGES = {
+    "no-meta": f"""<html><head><title>Storm closes harbour | Coastal Times</title></head>
+        <body><h1>Storm closes harbour</h1><p class="byline">By Anna Berg</p>
+        <p>Published 12 March 2021</p>{_ARTICLE}</body></html>""",
+    "lower-case-twitter-site": f"""<html><head><meta name="twitter:site" content="@harbournews">
+        <meta property="og:title" content="Harbour reopens"></head>
+        <body><article>{_ARTICLE}</article></body></html>""",
+    "one-word-author-and-json-ld": f"""<html><head><meta name="author" content="admin">
+        <script type="application/ld+json">{{"@context": "https://schema.org",
+        "@type": "NewsArticle", "headline": "Harbour",
+        "author": {{"@type": "Person", "name": "Jonas Lindqvist"}},
+        "datePublished": "2022-05-03T08:00:00Z"}}</script></head>
+        <body><article>{_ARTICLE}</article></body></html>""",
+    "broken-json-ld": f"""<html><head><script type="application/ld+json">{{"@type": "News
+        </script><meta property="og:site_name" content="Kystposten"></head>
+        <body><time datetime="2020-01-07">7. januar</time>
+        <article>{_ARTICLE}</article></body></html>""",
+    "canonical-link": f"""<html><head><link rel="canonical" href="https://kyst.example/a/1">
+        </head><body><article>{_ARTICLE}</article></body></html>""",
+}  # fmt: skip
+
+
+def _metadata_pages() -> list[tuple[str, str]]:
+    pages = [(p.stem, p.read_text(encoding="utf-8")) for p in PAGE_FILES]
+    pages += [(f"bench-{d.id[:6]}", d.content) for d in documents("html", 10, seed=11)]
+    return pages + list(METADATA_PAGES.items())
+
+
+@pytest.mark.parametrize(("name", "page"), _metadata_pages(), ids=lambda v: v[:24])
+def test_page_metadata_equals_trafilaturas_own(name: str, page: str) -> None:
+    """page_metadata calls trafilatura's finders itself: it must agree with extract_metadata.
+
+    When it does not after a trafilatura upgrade, follow trafilatura's new steps."""
+    url = "https://pages.test/a"
+    ours = page_metadata(load_html(page), url, html_doc(page))
+    theirs = extract_metadata(load_html(page), url).as_dict()
+    assert ours == {key: theirs[key] for key in ours}
+    assert any(ours.values())
+
+
+def test_the_fallbacks_ran_on_the_pages_without_meta_tags() -> None:
+    found = page_metadata(load_html(METADATA_PAGES["no-meta"]), "https://kyst.example/a",
+                          html_doc(""))  # fmt: skip
+    assert found["title"] == "Storm closes harbour"
+    assert found["author"] == "Anna Berg"
+    assert found["date"] == "2021-03-12"
+    assert found["sitename"] == "kyst.example"
+    twitter = page_metadata(load_html(METADATA_PAGES["lower-case-twitter-site"]), None,
+                            html_doc(""))  # fmt: skip
+    assert twitter["sitename"] == "Harbournews"
+    ld = page_metadata(load_html(METADATA_PAGES["one-word-author-and-json-ld"]), None,
+                       html_doc(""))  # fmt: skip
+    assert (ld["author"], ld["date"]) == ("Jonas Lindqvist", "2022-05-03")
+
+
+def test_fields_the_feed_gave_are_not_searched_for() -> None:
+    page = METADATA_PAGES["no-meta"]
+    known = html_doc(page, title="Feed title", authors=["Feed Author"], published="2021-03-12",
+                     source="Coastal Times")  # fmt: skip
+    found = page_metadata(load_html(page), "https://kyst.example/a", known)
+    assert (found["title"], found["author"], found["date"]) == (None, None, None)
+    doc = extract_html(known)
+    assert (doc.title, doc.authors, doc.published, doc.source) == (
+        "Feed title",
+        ["Feed Author"],
+        "2021-03-12",
+        "Coastal Times",
+    )
