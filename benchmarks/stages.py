@@ -23,7 +23,6 @@ from benchmarks.measure import peak_rss_mb, percentile, rate, rss_mb
 from benchmarks.workloads import documents
 from transforms.chain import STAGES, enrich
 from transforms.document import Document
-from transforms.html import MAX_TREE_SIZE
 
 WARMUP_DOCS = 20
 MEMORY_SAMPLE_DOCS = 200
@@ -187,43 +186,34 @@ class BaselineResult:
 
 
 def measure_trafilatura(count: int, seed: int = 1) -> list[BaselineResult]:
-    """trafilatura alone on the same pages: its defaults (what an analyst would call) and the
-    options ``transforms/html.py`` uses (metadata, precision, tables)."""
-    from trafilatura import bare_extraction, extract
-    from trafilatura.settings import use_config
+    """trafilatura alone on the same pages: its defaults (what an analyst would call) and
+    trafilatura's part of ``transforms/html.py`` (its metadata finders, precision, tables)."""
+    from trafilatura import extract
+    from trafilatura.utils import load_html
 
-    config = use_config()
-    config.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_SIZE))
-    pages = [(doc.content, doc.url) for doc in documents("html", count, seed=seed)]
+    from transforms.html import trafilatura_part
 
-    def plain(page: str, url: str | None) -> Any:
-        return extract(page)
+    pages = list(documents("html", count, seed=seed))
 
-    def like_newsbeam(page: str, url: str | None) -> Any:
-        return bare_extraction(
-            page,
-            url=url,
-            favor_precision=True,
-            include_comments=False,
-            include_tables=True,
-            with_metadata=True,
-            deduplicate=False,
-            config=config,
-        )
+    def plain(page: Document) -> Any:
+        return extract(page.content)
+
+    def like_newsbeam(page: Document) -> Any:
+        return trafilatura_part(load_html(page.content), page)
 
     results = []
     calls = (
         ("trafilatura.extract (defaults)", plain),
-        ("trafilatura.bare_extraction (newsbeam options)", like_newsbeam),
+        ("trafilatura as newsbeam calls it", like_newsbeam),
     )
     for name, call in calls:
-        for page, url in pages[:WARMUP_DOCS]:
-            call(page, url)
+        for page in pages[:WARMUP_DOCS]:
+            call(page)
         per_doc: list[float] = []
         cpu_per_doc: list[float] = []
-        for page, url in pages:
+        for page in pages:
             start, cpu_start = time.perf_counter(), time.thread_time()
-            call(page, url)
+            call(page)
             per_doc.append(time.perf_counter() - start)
             cpu_per_doc.append(time.thread_time() - cpu_start)
         wall, cpu = sum(per_doc), sum(cpu_per_doc)
