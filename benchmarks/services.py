@@ -21,6 +21,7 @@ from connectors.kafka import DocumentProducer, ensure_topics
 from pipelines.settings import Settings
 from transforms.chain import enrich
 from transforms.document import Document
+from transforms.entities import load_knowledge_base
 
 
 def bench_settings(base: Settings, run: str) -> Settings:
@@ -100,7 +101,7 @@ def finished_sources(kind: str, count: int) -> list[tuple[str, dict[str, Any]]]:
     for doc in documents(kind, count, seed=4):
         result = enrich(doc)
         if isinstance(result, Document):
-            out.append((result.id, article_source(result)))
+            out.append((result.id, article_source(result, load_knowledge_base())))
     return out
 
 

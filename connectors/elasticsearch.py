@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from functools import partial
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -26,6 +27,7 @@ from elasticsearch.serializer import (
 
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document, utc_now
+from transforms.entities import KnowledgeBase, load_knowledge_base
 from transforms.search_terms import document_search_text
 from transforms.stories import story_bands
 
@@ -190,6 +192,7 @@ ARTICLE_DEFAULT_FIELDS = (
     "search_text",
     "entities.canonical.text",
     "entities.variants.text",
+    "entities.aliases.text",
     "authors.text",
 )
 
@@ -352,6 +355,7 @@ def migrate_index(
     delete_old: bool = False,
     from_index: str | None = None,
     recompute: bool = True,
+    kb: KnowledgeBase | None = None,
 ) -> Migration:
     """Copy the alias's write index into ``<alias>-v<N+1>`` built from the current template,
     then swap the alias to it in one atomic call.
@@ -359,8 +363,10 @@ def migrate_index(
     Readers never see two copies of one ``_id``: the old index leaves the alias in the same
     call that adds the new one. Documents the pipeline wrote to the old index while the copy
     ran are copied again after the swap unless the new index already has a newer version.
-    With ``recompute`` the derived fields (``search_text``) of articles are rebuilt with the
-    current normalisation. ``from_index`` adopts a concrete index that took the alias's name.
+    With ``recompute`` the derived fields of articles are rebuilt: ``search_text`` with the
+    current normalisation, each entity's ``aliases`` from ``kb`` (default: the packaged
+    knowledge base, which the pipeline also uses by default). ``from_index`` adopts a
+    concrete index that took the alias's name.
     """
     put_index_template(es, alias, mapping_name)
     if from_index is not None:
@@ -378,7 +384,9 @@ def migrate_index(
         new = f"{alias}-v{number + 1}"
     started = utc_now()
     es.indices.create(index=new)
-    transform = _recompute_article if (recompute and mapping_name == "articles") else None
+    transform = None
+    if recompute and mapping_name == "articles":
+        transform = partial(_recompute_article, kb or load_knowledge_base())
     copied = copy_documents(es, old, new, transform=transform)
     actions: list[dict[str, Any]] = []
     if from_index is not None:
@@ -462,11 +470,22 @@ def _catch_up(es: Elasticsearch, old: str, new: str, since: str, transform: Any)
     return copied
 
 
-def _recompute_article(source: dict[str, Any]) -> dict[str, Any]:
-    """Rebuild the derived search field of an indexed article with today's normalisation."""
-    names = [e["canonical"] for e in source.get("entities") or [] if e.get("canonical")]
+def _aliases(kb: KnowledgeBase, entity_id: str | None) -> list[str]:
+    entity = kb.entities.get(entity_id) if entity_id else None
+    return list(entity.aliases) if entity else []
+
+
+def _recompute_article(kb: KnowledgeBase, source: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the derived fields of an indexed article (``search_text`` with today's
+    normalisation, each entity's ``aliases`` from today's knowledge base)."""
+    entities = [
+        {**e, "aliases": _aliases(kb, e.get("id"))} if e.get("canonical") else e
+        for e in source.get("entities") or []
+    ]
+    names = [e["canonical"] for e in entities if e.get("canonical")]
     return {
         **source,
+        "entities": entities,
         "search_text": document_search_text(
             source.get("title"), source.get("text") or "", source.get("language") or "und", names
         ),
@@ -477,22 +496,27 @@ ARTICLES_DATASET = "newsbeam.articles"
 DEAD_LETTERS_DATASET = "newsbeam.dead_letters"
 
 
-def article_source(doc: Document) -> dict[str, Any]:
-    """The indexed form of an enriched document (fields documented in docs/index.md)."""
+def article_source(doc: Document, kb: KnowledgeBase) -> dict[str, Any]:
+    """The indexed form of an enriched document (fields documented in docs/index.md).
+
+    ``kb`` is the knowledge base the entities were linked with: each linked entity carries
+    all its known spellings (``entities.aliases``), so Kibana's free-text search for any of
+    them finds every article that names the entity.
+    """
     entities: dict[str, dict[str, Any]] = {}
     for mention in doc.entities:
         key = mention.canonical or mention.text
-        entry = entities.setdefault(
-            key,
-            {
+        entry = entities.get(key)
+        if entry is None:
+            entry = entities[key] = {
                 "name": key,
                 "canonical": mention.canonical,
                 "id": mention.entity_id,
                 "type": mention.label,
                 "variants": [],
+                "aliases": _aliases(kb, mention.entity_id),
                 "count": 0,
-            },
-        )
+            }
         entry["count"] += 1
         if mention.text not in entry["variants"]:
             entry["variants"].append(mention.text)

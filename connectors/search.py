@@ -132,6 +132,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
                         "text",
                         "entities.canonical.text^2",
                         "entities.variants.text",
+                        "entities.aliases.text",
                         *request.language_fields,
                     ],
                     "operator": "and",

@@ -31,6 +31,7 @@ from connectors.elasticsearch import (
 from connectors.kafka import producer
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document
+from transforms.entities import load_knowledge_base
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class _WriteResults(beam.DoFn):  # type: ignore[misc]
         self._es = client(self._settings)
         self._writer = BulkWriter(self._settings, self._es)
         self._producer = producer(self._settings.kafka_bootstrap, "newsbeam-pipeline")
+        # The one the enrich stage linked with (loaded once per process, cached).
+        self._kb = load_knowledge_base(self._settings.knowledge_base_file or None)
 
     def process(self, element: tuple[Any, Document | DeadLetter]) -> Iterator[Any]:
         self._buffer.append(element)
@@ -70,7 +73,7 @@ class _WriteResults(beam.DoFn):  # type: ignore[misc]
     def _flush(self) -> Iterator[Any]:
         pending, self._buffer = self._buffer, []
         articles = [
-            IndexRequest(item.id, article_source(item), (ack, item))
+            IndexRequest(item.id, article_source(item, self._kb), (ack, item))
             for ack, item in pending
             if isinstance(item, Document)
         ]

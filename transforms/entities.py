@@ -93,6 +93,9 @@ class Entity:
     name: str
     label: str
     wikidata: str | None = None
+    # Every spelling the knowledge base knows, the name first: indexed with each article that
+    # names the entity, so a search for any one of them finds all its articles.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,8 +217,12 @@ class KnowledgeBase:
         entity = self.entities.get(eid)
         if entity is None:
             entity = Entity(entity_id=eid, name=name, label=label, wikidata=wikidata)
-            self.entities[eid] = entity
-        for alias in (name, *aliases):
+        names = [a.strip() for a in (name, *aliases) if a.strip()]
+        entity = dataclasses.replace(
+            entity, aliases=tuple(dict.fromkeys((*entity.aliases, *names)))
+        )
+        self.entities[eid] = entity
+        for alias in names:
             self._index_alias(eid, alias)
         return entity
 

@@ -15,6 +15,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         migrate_index,
         wait_until_ready,
     )
+    from transforms.entities import load_knowledge_base
 
     targets = {
         "articles": (settings.articles_alias, "articles"),
@@ -34,6 +35,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
                     delete_old=args.delete_old,
                     from_index=args.from_index,
                     recompute=not args.no_recompute,
+                    kb=load_knowledge_base(settings.knowledge_base_file or None),
                 )
             except IndexLayoutError as exc:
                 print(f"newsbeam index migrate: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from connectors.elasticsearch import (
 from pipelines.cli import main
 from pipelines.settings import Settings
 from transforms.document import Document, Mention
+from transforms.entities import load_knowledge_base
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +40,15 @@ def _article(number: int) -> Document:
     doc = Document(id=f"doc-{number}", origin=f"seed-{number}.txt", content="x")
     doc.text = f"Haftars troepen rukken op, bericht {number}."
     doc.language = "nl"
-    doc.entities = [Mention("Haftars", "PER", 0, 7, canonical="Khalifa Haftar")]
+    doc.entities = [
+        Mention("Haftars", "PER", 0, 7, canonical="Khalifa Haftar", entity_id="khalifa-haftar")
+    ]
     return doc
 
 
 def _index(es: Elasticsearch, alias: str, docs: list[Document]) -> None:
     for doc in docs:
-        es.index(index=alias, id=doc.id, document=article_source(doc))
+        es.index(index=alias, id=doc.id, document=article_source(doc, load_knowledge_base()))
     es.indices.refresh(index=alias)
 
 
@@ -77,8 +80,12 @@ def test_migrate_copies_swaps_atomically_and_recomputes(
     alias = test_settings.articles_alias
     ensure_index(es, alias, "articles")
     _index(es, alias, [_article(n) for n in range(3)])
-    # An older normaliser left a stale search_text; migration rebuilds it.
-    es.update(index=alias, id="doc-0", doc={"search_text": "stale"}, refresh=True)
+    # An older normaliser left a stale search_text, an older mapping no entity aliases;
+    # migration rebuilds both.
+    entities = es.get(index=alias, id="doc-0")["_source"]["entities"]
+    stale = [{k: v for k, v in e.items() if k != "aliases"} for e in entities]
+    es.update(index=alias, id="doc-0", doc={"search_text": "stale", "entities": stale})
+    es.indices.refresh(index=alias)
 
     done = migrate_index(es, alias, "articles")
 
@@ -88,6 +95,7 @@ def test_migrate_copies_swaps_atomically_and_recomputes(
     assert es.count(index=alias)["count"] == 3  # no id is visible twice
     source = es.get(index=alias, id="doc-0")["_source"]
     assert "haftar" in source["search_text"].split()
+    assert "Hafter" in source["entities"][0]["aliases"]
     # New writes go to v2 and overwrite by id there.
     _index(es, alias, [_article(0), _article(9)])
     assert es.count(index=alias)["count"] == 4
@@ -103,7 +111,12 @@ def test_migrate_adopts_a_concrete_index_that_took_the_alias_name(
     es: Elasticsearch, test_settings: Settings
 ) -> None:
     alias = test_settings.articles_alias
-    es.index(index=alias, id="early", document=article_source(_article(1)), refresh=True)
+    es.index(
+        index=alias,
+        id="early",
+        document=article_source(_article(1), load_knowledge_base()),
+        refresh=True,
+    )
     done = migrate_index(es, alias, "articles", from_index=alias)
     assert done.new_index == f"{alias}-v1"
     assert indices_behind(es, alias) == {f"{alias}-v1": True}

@@ -57,7 +57,7 @@ def seeded(stack_settings: Settings) -> Iterator[tuple[Settings, Elasticsearch]]
         doc = enrich(item)
         assert isinstance(doc, Document), doc
         operations += [{"index": {"_index": settings.articles_alias, "_id": doc.id}}]
-        operations += [article_source(doc)]
+        operations += [article_source(doc, load_knowledge_base())]
     letter = DeadLetter(stage="read", reason="empty", message="the file is empty", origin="x.txt")
     operations += [{"index": {"_index": settings.dlq_alias, "_id": "dl1"}}]
     operations += [dead_letter_source(letter)]
@@ -174,6 +174,12 @@ def test_kibana_default_search_finds_entities_through_canonical_names(
     settings, _es = seeded
     assert _query_string(seeded, settings.articles_alias, "Haftar") == ALL
     assert {DA, NL1, NL2} <= _query_string(seeded, settings.articles_alias, "Libya")
+    # Any spelling the knowledge base knows finds every article linked to the entity, also
+    # those that never wrote it: only the Canary wrote "Hafter", and no seed wrote "Khadafi".
+    assert _query_string(seeded, settings.articles_alias, "Hafter") == ALL
+    gaddafi = _query_string(seeded, settings.articles_alias, 'entities.canonical:"Muammar Gaddafi"')
+    assert len(gaddafi) == 4
+    assert _query_string(seeded, settings.articles_alias, "Khadafi") == gaddafi
 
 
 def test_top_entities_counts_articles(seeded: tuple[Settings, Elasticsearch]) -> None:

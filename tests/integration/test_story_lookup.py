@@ -10,6 +10,7 @@ from connectors.elasticsearch import article_source, client, ensure_indices
 from pipelines.alerting import find_story_candidates
 from pipelines.settings import Settings
 from transforms.document import Document, Fingerprint
+from transforms.entities import load_knowledge_base
 from transforms.stories import assign_stories
 
 pytestmark = pytest.mark.integration
@@ -61,7 +62,10 @@ def test_the_lookup_keeps_copies_when_strangers_sharing_one_band_outnumber_its_s
     try:
         operations: list[dict[str, object]] = []
         for doc in articles:
-            operations += [{"index": {"_index": alias, "_id": doc.id}}, article_source(doc)]
+            operations += [
+                {"index": {"_index": alias, "_id": doc.id}},
+                article_source(doc, load_knowledge_base()),
+            ]
         assert not es.bulk(operations=operations, refresh=True)["errors"]
         probe = _article("probe", "h-probe", probe_bits, "2026-03-01T00:00:00Z")
         probe.story_id = None

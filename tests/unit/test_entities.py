@@ -337,6 +337,17 @@ def test_tsv_loader_streams_jrc_style_names(tmp_path: Path) -> None:
         ("Johann Smithfeld", "John Smithfield", "1001"),
         ("Paris", "Paris", "Q90"),
     ]
+    # Names added row by row collect on one entity, the first one first.
+    assert kb.entity("1001").aliases == ("John Smithfield", "Johann Smithfeld")
+
+
+def test_an_entity_keeps_every_alias_once_its_name_first() -> None:
+    kb = KnowledgeBase()
+    kb.add("Fathi Bashagha", "PER", ["Bashagha", "Fathi Bashaga"], entity_id="bashagha")
+    kb.add("Fathi Bashagha", "PER", ["Bashaga", "Bashagha", " "], entity_id="bashagha")
+    assert kb.entity("bashagha").aliases == (
+        "Fathi Bashagha", "Bashagha", "Fathi Bashaga", "Bashaga"
+    )  # fmt: skip
 
 
 def test_bad_kb_file_says_what_to_do(tmp_path: Path) -> None:

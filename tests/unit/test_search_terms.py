@@ -86,9 +86,15 @@ def test_article_source_carries_search_text_and_entity_variants() -> None:
         Mention("Hafter", "PER", 0, 6, canonical="Khalifa Haftar", entity_id="khalifa-haftar"),
         Mention("Libië", "LOC", 10, 15, canonical="Libya", entity_id="Q1016"),
     ]
-    source = article_source(doc)
+    source = article_source(doc, load_knowledge_base())
     assert source["search_text"].split() == ["hafter", "in", "libie", "khalifa", "haftar", "libya"]
     assert source["entities"][0]["variants"] == ["Hafter"]
+    # Every spelling the knowledge base knows, so Kibana's search for any of them finds it.
+    assert {"Khalifa Haftar", "Haftar", "Hafter", "Chalifa Haftar"} <= set(
+        source["entities"][0]["aliases"]
+    )
+    assert source["entities"][0]["aliases"][0] == "Khalifa Haftar"
+    assert "Libyen" in source["entities"][1]["aliases"]
     assert source["event"]["dataset"] == "newsbeam.articles"
 
 
