@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from functools import partial
 from importlib import resources
@@ -615,11 +616,11 @@ class BulkWriter:
             observability.BULK_SECONDS.labels(alias, "answered").observe(time.monotonic() - started)
             observability.HEALTH.resolved(_health_key(alias))
             retry: list[IndexRequest] = []
+            answered = len(written)
             for request, item in zip(pending, response["items"], strict=True):
                 result = item["index"]
                 status = result.get("status", 500)
                 if status < 300:
-                    self._count_written(alias, request)
                     written.append(request)
                 elif status in RETRYABLE_STATUS:
                     retry.append(request)
@@ -639,23 +640,28 @@ class BulkWriter:
                         extra={"document_id": request.doc_id, "stage": "index"},
                     )
                     refused.append((request, letter))
+            self._count_written(alias, written[answered:])
             if retry:
                 attempt += 1
                 self._back_off(alias, attempt, f"{len(retry)} items were refused for now (429/5xx)")
             pending = retry
         return written, refused
 
-    def _count_written(self, alias: str, request: IndexRequest) -> None:
+    def _count_written(self, alias: str, requests: Sequence[IndexRequest]) -> None:
         from pipelines import observability
 
-        source = request.source
-        if alias == self._settings.dlq_alias:
-            origin_source = ((source.get("document") or {}).get("hints") or {}).get("source")
-            observability.count_dead_letter(
-                str(source.get("stage", "")), str(source.get("reason", "")), origin_source
-            )
-        elif alias == self._settings.articles_alias:
-            observability.count_indexed((source.get("source") or {}).get("name"))
+        if alias == self._settings.articles_alias:
+            # Per outlet, not per article: a metric update takes a lock.
+            outlets = Counter((r.source.get("source") or {}).get("name") for r in requests)
+            for outlet, count in outlets.items():
+                observability.count_indexed(outlet, count)
+        elif alias == self._settings.dlq_alias:
+            for request in requests:
+                source = request.source
+                hints = (source.get("document") or {}).get("hints") or {}
+                observability.count_dead_letter(
+                    str(source.get("stage", "")), str(source.get("reason", "")), hints.get("source")
+                )
 
     def _back_off(self, alias: str, attempt: int, why: str) -> None:
         from pipelines import observability

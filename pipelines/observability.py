@@ -189,12 +189,12 @@ def _stages_before(stage: str) -> tuple[str, ...]:
     return PIPELINE_STAGES[: PIPELINE_STAGES.index(stage)]
 
 
-def count_indexed(source: str | None) -> None:
-    """An article Elasticsearch acknowledged: in and out of every stage."""
+def count_indexed(source: str | None, articles: int = 1) -> None:
+    """Articles Elasticsearch acknowledged: in and out of every stage."""
     label = source or UNKNOWN_SOURCE
     for stage in PIPELINE_STAGES:
-        DOCUMENTS.labels(stage, label, "in").inc()
-        DOCUMENTS.labels(stage, label, "out").inc()
+        DOCUMENTS.labels(stage, label, "in").inc(articles)
+        DOCUMENTS.labels(stage, label, "out").inc(articles)
 
 
 def count_dead_letter(stage: str, reason: str, source: str | None) -> None:

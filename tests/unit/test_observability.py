@@ -81,6 +81,8 @@ def test_counts_at_the_sinks_are_per_stage_and_source() -> None:
         return observability.sample("newsbeam_documents_total", labels)
 
     assert value("language", "in") == before_in + 2
+    observability.count_indexed("unit", 3)  # one bulk answer's articles of one outlet
+    assert value("language", "in") == before_in + 5
     assert value("language", "rejected") >= 1
     assert value("entities", "in") >= 1
     assert value("read", "rejected", observability.UNKNOWN_SOURCE) >= 1
