@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -307,19 +308,37 @@ def find_story_candidates(
 
 
 class _AssignStories(beam.DoFn):  # type: ignore[misc]
-    """Buffers a bundle, looks up earlier copies once, emits each document with its story."""
+    """Buffers a bundle, looks up earlier copies, emits each document with its story.
+
+    The lookups overlap the enrichment: every ``LOOKUP_CHUNK`` documents go to a
+    background thread that searches while the next ones are enriched (a single thread, so
+    the index refresh that makes the previous bundle's articles searchable runs first).
+    Only the story choice waits for them, at the end of the buffer; copies within the
+    buffer are found there, in memory.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._buffer: list[tuple[Any, Document | DeadLetter]] = []
+        self._chunk: list[Document] = []
+        self._lookups: list[Future[list[StoryCandidate]]] = []
+        self._refreshed: Future[Any] | None = None
 
     def setup(self) -> None:
         self._es = client(self._settings)
+        self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="story-lookup")
+
+    def start_bundle(self) -> None:
+        self._buffer, self._chunk, self._lookups, self._refreshed = [], [], [], None
 
     def process(
         self, element: tuple[Any, Document | DeadLetter]
     ) -> Iterator[tuple[Any, Document | DeadLetter]]:
         self._buffer.append(element)
+        if isinstance(element[1], Document):
+            self._chunk.append(element[1])
+            if len(self._chunk) >= LOOKUP_CHUNK:
+                self._look_up()
         if len(self._buffer) >= self._settings.bulk_size:
             yield from self._flush()
 
@@ -331,22 +350,34 @@ class _AssignStories(beam.DoFn):  # type: ignore[misc]
             yield WindowedValue(output, 0, [GlobalWindow()])
 
     def teardown(self) -> None:
+        self._searcher.shutdown(wait=True, cancel_futures=True)
         self._es.close()
 
-    def _flush(self) -> Iterator[tuple[Any, Document | DeadLetter]]:
-        pending, self._buffer = self._buffer, []
-        docs = [doc for _, doc in pending if isinstance(doc, Document)]
-        placed: Iterator[Document] = iter(())
-        if docs:
-            alias = self._settings.articles_alias
-            # Articles of the previous bundle must be searchable before we look for copies.
-            _retrying(
+    def _look_up(self) -> None:
+        chunk, self._chunk = self._chunk, []
+        alias = self._settings.articles_alias
+        if self._refreshed is None:
+            # Articles of the previous buffer must be searchable before we look for copies.
+            self._refreshed = self._searcher.submit(
+                _retrying,
                 "articles refresh",
                 lambda: self._es.indices.refresh(
                     index=alias, ignore_unavailable=True, allow_no_indices=True
                 ),
             )
-            placed = iter(assign_stories(docs, find_story_candidates(self._es, alias, docs)))
+        self._lookups.append(self._searcher.submit(find_story_candidates, self._es, alias, chunk))
+
+    def _flush(self) -> Iterator[tuple[Any, Document | DeadLetter]]:
+        if self._chunk:
+            self._look_up()
+        pending, self._buffer = self._buffer, []
+        lookups, self._lookups = self._lookups, []
+        refreshed, self._refreshed = self._refreshed, None
+        if refreshed is not None:
+            refreshed.result()  # raises what the refresh raised
+        docs = [doc for _, doc in pending if isinstance(doc, Document)]
+        earlier = [candidate for lookup in lookups for candidate in lookup.result()]
+        placed = iter(assign_stories(docs, earlier))
         for ack, item in pending:
             yield ack, next(placed) if isinstance(item, Document) else item
 
