@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.runners.worker import statesampler
 from apache_beam.transforms.core import RestrictionProvider
 
-from pipelines.local_runner import fn_api_runner
+from pipelines.local_runner import SAMPLING_PERIOD_MS, fn_api_runner
 
 FEW, MANY = 40, 200
 LIVE_INFOS: list[int] = []
@@ -78,3 +79,21 @@ def test_the_fix_is_still_needed() -> None:
     finally:
         fn_runner.consolidate_monitoring_infos = eager
     assert many - few > 0.9 * (MANY - FEW)
+
+
+PERIODS: list[int] = []
+
+
+class _SamplingPeriod(beam.DoFn):  # type: ignore[misc]
+    def process(self, element: int) -> Iterator[int]:
+        PERIODS.append(statesampler.get_current_tracker().sampling_period_ms)
+        yield element
+
+
+def test_bundles_are_sampled_at_the_short_period() -> None:
+    """A bundle ends by joining its state sampler, which sleeps one period between samples."""
+    PERIODS.clear()
+    with beam.Pipeline(runner=fn_api_runner()) as p:
+        _ = p | beam.Create([1, 2, 3]) | beam.ParDo(_SamplingPeriod())
+    assert set(PERIODS) == {SAMPLING_PERIOD_MS}  # (empty if no bundle ran)
+    assert SAMPLING_PERIOD_MS < statesampler.DEFAULT_SAMPLING_PERIOD_MS
