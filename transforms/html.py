@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from htmldate import find_date
 from trafilatura import bare_extraction
-from trafilatura import metadata as page
+from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Extractor, set_date_params, use_config
 from trafilatura.utils import load_html
 
@@ -87,27 +87,27 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
     alone takes 0.76 ms on a page whose meta tags name none).
     tests/unit/test_html.py checks the result equals ``extract_metadata`` on every test page.
     """
-    found = page.examine_meta(tree)
+    found = trafilatura_metadata.examine_meta(tree)
     if found.author and " " not in found.author:
         found.author = None  # a lone word ("admin", "redaktion") is not a byline
     try:
-        found = page.extract_meta_json(tree, found)
+        found = trafilatura_metadata.extract_meta_json(tree, found)
     except Exception as error:  # noqa: BLE001 - broken JSON-LD only loses the JSON-LD
         _LOG.debug("unreadable JSON-LD metadata on %s: %s", url, error)
     if not (known.title or found.title):
-        found.title = page.extract_title(tree)
+        found.title = trafilatura_metadata.extract_title(tree)
     if not (known.authors or found.author):
-        found.author = page.extract_author(tree)
-    found.url = found.url or page.extract_url(tree, url)
+        found.author = trafilatura_metadata.extract_author(tree)
+    found.url = found.url or trafilatura_metadata.extract_url(tree, url)
     if not known.published:
         params = set_date_params(_EXTENSIVE_DATE_SEARCH)
         found.date = find_date(tree, **params, url=found.url)
     if not (known.source or found.sitename):
-        found.sitename = page.extract_sitename(tree)
+        found.sitename = trafilatura_metadata.extract_sitename(tree)
     site = (found.sitename or "").lstrip("@")
     if site and "." not in site and not site[0].isupper():
         site = site.title()  # "bbc" from a Twitter handle
-    elif not site and found.url and (domain := page.META_URL.match(found.url)):
+    elif not site and found.url and (domain := trafilatura_metadata.META_URL.match(found.url)):
         site = domain[1]
     found.sitename = site or None
     found.clean_and_trim()  # whitespace, entities, length
