@@ -193,7 +193,7 @@ ARTICLE_DEFAULT_FIELDS = (
     "search_text",
     "entities.canonical.text",
     "entities.variants.text",
-    "entities.aliases.text",
+    "entities.aliases",
     "authors.text",
 )
 
@@ -471,9 +471,8 @@ def _catch_up(es: Elasticsearch, old: str, new: str, since: str, transform: Any)
     return copied
 
 
-def _aliases(kb: KnowledgeBase, entity_id: str | None) -> list[str]:
-    entity = kb.entities.get(entity_id) if entity_id else None
-    return list(entity.aliases) if entity else []
+def _aliases(kb: KnowledgeBase, entity_id: str | None) -> str | None:
+    return kb.search_words(entity_id) if entity_id and entity_id in kb.entities else None
 
 
 def _recompute_article(kb: KnowledgeBase, source: dict[str, Any]) -> dict[str, Any]:
@@ -501,8 +500,8 @@ def article_source(doc: Document, kb: KnowledgeBase) -> dict[str, Any]:
     """The indexed form of an enriched document (fields documented in docs/index.md).
 
     ``kb`` is the knowledge base the entities were linked with: each linked entity carries
-    all its known spellings (``entities.aliases``), so Kibana's free-text search for any of
-    them finds every article that names the entity.
+    the words of all its known spellings (``entities.aliases``), so Kibana's free-text search
+    for any of them finds every article that names the entity.
     """
     entities: dict[str, dict[str, Any]] = {}
     for mention in doc.entities:

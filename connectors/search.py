@@ -132,7 +132,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
                         "text",
                         "entities.canonical.text^2",
                         "entities.variants.text",
-                        "entities.aliases.text",
+                        "entities.aliases",
                         *request.language_fields,
                     ],
                     "operator": "and",

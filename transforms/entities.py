@@ -93,8 +93,7 @@ class Entity:
     name: str
     label: str
     wikidata: str | None = None
-    # Every spelling the knowledge base knows, the name first: indexed with each article that
-    # names the entity, so a search for any one of them finds all its articles.
+    # Every spelling the knowledge base knows, the name first.
     aliases: tuple[str, ...] = ()
 
 
@@ -195,6 +194,7 @@ class KnowledgeBase:
         self._head_skeletons: dict[str, set[str]] = {}  # entity -> skeletons of alias heads
         self._fuzzy_buckets: dict[int, dict[str, set[str]]] = {}  # length -> skeleton -> ids
         self._closest_cache: dict[str, tuple[tuple[str, ...], int]] = {}
+        self._search_words: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -222,6 +222,7 @@ class KnowledgeBase:
             entity, aliases=tuple(dict.fromkeys((*entity.aliases, *names)))
         )
         self.entities[eid] = entity
+        self._search_words.pop(eid, None)
         for alias in names:
             self._index_alias(eid, alias)
         return entity
@@ -324,6 +325,18 @@ class KnowledgeBase:
 
     def entity(self, entity_id: str) -> Entity:
         return self.entities[entity_id]
+
+    def search_words(self, entity_id: str) -> str:
+        """The words of all the entity's spellings, each once ("Khalifa Haftar Hafter Hiftar
+        Chalifa Belqasim حفتر …"): indexed with every article that names the entity, so a
+        search for any spelling finds them all. One string, not a list of aliases: the index
+        took 35 % longer per article with ~170 alias values, 15 % with these."""
+        words = self._search_words.get(entity_id)
+        if words is None:
+            spellings = self.entities[entity_id].aliases
+            words = " ".join(dict.fromkeys(m[0] for a in spellings for m in _TOKEN.finditer(a)))
+            self._search_words[entity_id] = words
+        return words
 
     def longest_alias_from(self, first_key: str) -> int:
         """How many tokens the longest alias starting with this key has (0: none)."""

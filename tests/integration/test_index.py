@@ -95,7 +95,7 @@ def test_migrate_copies_swaps_atomically_and_recomputes(
     assert es.count(index=alias)["count"] == 3  # no id is visible twice
     source = es.get(index=alias, id="doc-0")["_source"]
     assert "haftar" in source["search_text"].split()
-    assert "Hafter" in source["entities"][0]["aliases"]
+    assert "Hafter" in source["entities"][0]["aliases"].split()
     # New writes go to v2 and overwrite by id there.
     _index(es, alias, [_article(0), _article(9)])
     assert es.count(index=alias)["count"] == 4

@@ -348,6 +348,9 @@ def test_an_entity_keeps_every_alias_once_its_name_first() -> None:
     assert kb.entity("bashagha").aliases == (
         "Fathi Bashagha", "Bashagha", "Fathi Bashaga", "Bashaga"
     )  # fmt: skip
+    assert kb.search_words("bashagha") == "Fathi Bashagha Bashaga"
+    kb.add("Fathi Bashagha", "PER", ["Fathi Bachagha"], entity_id="bashagha")
+    assert kb.search_words("bashagha") == "Fathi Bashagha Bashaga Bachagha"
 
 
 def test_bad_kb_file_says_what_to_do(tmp_path: Path) -> None:
