@@ -97,11 +97,12 @@ def kafka_limit(
 
 def finished_sources(kind: str, count: int) -> list[tuple[str, dict[str, Any]]]:
     """``(id, indexed source)`` of ``count`` enriched documents, outside any timer."""
+    kb = load_knowledge_base()
     out = []
     for doc in documents(kind, count, seed=4):
         result = enrich(doc)
         if isinstance(result, Document):
-            out.append((result.id, article_source(result, load_knowledge_base())))
+            out.append((result.id, article_source(result, kb)))
     return out
 
 

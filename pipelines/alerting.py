@@ -328,9 +328,6 @@ class _AssignStories(beam.DoFn):  # type: ignore[misc]
         self._es = client(self._settings)
         self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="story-lookup")
 
-    def start_bundle(self) -> None:
-        self._buffer, self._chunk, self._lookups, self._refreshed = [], [], [], None
-
     def process(
         self, element: tuple[Any, Document | DeadLetter]
     ) -> Iterator[tuple[Any, Document | DeadLetter]]:
