@@ -29,6 +29,7 @@ from elasticsearch.serializer import (
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document, utc_now
 from transforms.entities import KnowledgeBase, load_knowledge_base
+from transforms.facets import entity_facets, event_time, facet_name, facets_from_entities
 from transforms.search_terms import document_search_text
 from transforms.stories import story_bands
 
@@ -477,15 +478,23 @@ def _aliases(kb: KnowledgeBase, entity_id: str | None) -> str | None:
 
 def _recompute_article(kb: KnowledgeBase, source: dict[str, Any]) -> dict[str, Any]:
     """Rebuild the derived fields of an indexed article (``search_text`` with today's
-    normalisation, each entity's ``aliases`` from today's knowledge base)."""
+    normalisation, each entity's ``aliases`` from today's knowledge base, the per-type
+    facets and ``event_time`` that mapping version 4 added)."""
     entities = [
-        {**e, "aliases": _aliases(kb, e.get("id"))} if e.get("canonical") else e
+        {
+            **e,
+            "name": facet_name(e.get("canonical"), str(e.get("name") or "")),
+            **({"aliases": _aliases(kb, e.get("id"))} if e.get("canonical") else {}),
+        }
         for e in source.get("entities") or []
     ]
     names = [e["canonical"] for e in entities if e.get("canonical")]
+    received = source.get("@timestamp") or (source.get("event") or {}).get("ingested") or ""
     return {
         **source,
         "entities": entities,
+        **facets_from_entities(entities),
+        "event_time": event_time(source.get("published"), str(received)) or None,
         "search_text": document_search_text(
             source.get("title"), source.get("text") or "", source.get("language") or "und", names
         ),
@@ -505,7 +514,9 @@ def article_source(doc: Document, kb: KnowledgeBase) -> dict[str, Any]:
     """
     entities: dict[str, dict[str, Any]] = {}
     for mention in doc.entities:
-        key = mention.canonical or mention.text
+        key = facet_name(mention.canonical, mention.text)
+        if not key:  # a mention of punctuation only names nothing
+            continue
         entry = entities.get(key)
         if entry is None:
             entry = entities[key] = {
@@ -523,6 +534,7 @@ def article_source(doc: Document, kb: KnowledgeBase) -> dict[str, Any]:
     linked = [e["canonical"] for e in entities.values() if e["canonical"]]
     return {
         "@timestamp": doc.received_at,
+        "event_time": event_time(doc.published, doc.received_at),
         "event": {"ingested": utc_now(), "dataset": ARTICLES_DATASET},
         "id": doc.id,
         "title": doc.title,
@@ -537,6 +549,7 @@ def article_source(doc: Document, kb: KnowledgeBase) -> dict[str, Any]:
         "origin": doc.origin,
         "notes": doc.notes,
         "entities": list(entities.values()),
+        **entity_facets(doc.entities),
         "mentions": [
             {"text": m.text, "start": m.start, "end": m.end, "canonical": m.canonical}
             for m in doc.entities

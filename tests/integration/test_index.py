@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -146,3 +148,53 @@ def test_workers_setting_up_at_once_share_one_write_index(
         created = list(pool.map(lambda _: ensure_index(es, alias, "articles"), range(4)))
     assert created == [f"{alias}-v1"] * 4
     assert indices_behind(es, alias) == {f"{alias}-v1": True}
+
+
+OLD_MAPPING = Path(__file__).resolve().parents[1] / "data" / "articles_mapping_v3.json"
+
+
+def test_migrate_carries_version_3_articles_into_the_facets_of_version_4(
+    es: Elasticsearch, test_settings: Settings
+) -> None:
+    """Articles written under mapping version 3 (no facets, no event_time) behind the alias:
+    `newsbeam index migrate` moves every one into v2 with the new fields filled in."""
+    alias = test_settings.articles_alias
+    old_mapping = json.loads(OLD_MAPPING.read_text("utf-8"))
+    assert old_mapping["_meta"]["mapping_version"] == 3
+    es.indices.create(
+        index=f"{alias}-v1", mappings=old_mapping, aliases={alias: {"is_write_index": True}}
+    )
+    kb = load_knowledge_base()
+    for number in range(5):
+        doc = _article(number)
+        doc.published = "2019-04" if number % 2 else None
+        doc.entities.append(Mention("Tripoli", "LOC", 30, 37, canonical="Tripoli"))
+        source = article_source(doc, kb)
+        for field in ("people", "organisations", "places", "other", "event_time"):
+            del source[field]  # what a version 3 writer wrote
+        es.index(index=alias, id=doc.id, document=source)
+    es.indices.refresh(index=alias)
+    assert (
+        "people" not in es.indices.get_mapping(index=alias)[f"{alias}-v1"]["mappings"]["properties"]
+    )
+    flags = ["--es-url", test_settings.es_url, "--index-prefix", test_settings.index_prefix]
+
+    assert main([*flags, "index", "migrate", "articles"]) == 0
+
+    assert indices_behind(es, alias) == {f"{alias}-v2": True}
+    mapping = es.indices.get_mapping(index=alias)[f"{alias}-v2"]["mappings"]
+    assert mapping["_meta"]["mapping_version"] == 4
+    assert mapping["properties"]["places"] == {"type": "keyword"}
+    assert es.count(index=alias)["count"] == 5  # nothing lost
+    assert es.count(index=f"{alias}-v1")["count"] == 5  # the old index is kept
+    for hit in es.search(index=alias, size=10)["hits"]["hits"]:
+        source = hit["_source"]
+        assert source["people"] == ["Khalifa Haftar"]
+        assert source["places"] == ["Tripoli"]
+        assert source["event_time"] == (source["published"] or source["@timestamp"])
+    places = es.search(index=alias, size=0, aggs={"p": {"terms": {"field": "places"}}})[
+        "aggregations"
+    ]["p"]["buckets"]
+    assert [(b["key"], b["doc_count"]) for b in places] == [("Tripoli", 5)]
+    in_2019 = es.count(index=alias, query={"range": {"event_time": {"lt": "2020"}}})["count"]
+    assert in_2019 == 2
