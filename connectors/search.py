@@ -23,9 +23,16 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from transforms.facets import FACET_FIELDS, OTHER_FIELD
 from transforms.search_terms import query_terms, words
 
 SNIPPET_CHARS = 160
+# Elasticsearch trims each highlighted passage like Java's String.trim(), which drops every
+# character up to U+0020: a control-character opening tag (\x02) at the very start of a
+# passage vanished ("Haftar** beordrede"). Private-use characters survive the trim; hits
+# carry the \x02/\x03 markers the printers expect.
+_HIGHLIGHT_PRE, _HIGHLIGHT_POST = "\ue000", "\ue001"
+MATCH_START, MATCH_END = "\x02", "\x03"
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdwMy])$")
 
 
@@ -179,8 +186,8 @@ def since_filter(since: str) -> dict[str, Any]:
 
 def highlight(request: SearchRequest) -> dict[str, Any]:
     return {
-        "pre_tags": ["\x02"],
-        "post_tags": ["\x03"],
+        "pre_tags": [_HIGHLIGHT_PRE],
+        "post_tags": [_HIGHLIGHT_POST],
         "fields": {
             "text": {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1},
             "title": {"number_of_fragments": 0},
@@ -215,7 +222,11 @@ def search_articles(es: Elasticsearch, alias: str, request: SearchRequest) -> li
 def _hit(raw: dict[str, Any], request: SearchRequest) -> SearchHit:
     source = raw["_source"]
     fragments = raw.get("highlight", {}).get("text") or []
-    snippet = fragments[0] if fragments else _mention_snippet(source, request.resolved)
+    if fragments:
+        snippet = fragments[0].replace(_HIGHLIGHT_PRE, MATCH_START)
+        snippet = snippet.replace(_HIGHLIGHT_POST, MATCH_END)
+    else:
+        snippet = _mention_snippet(source, request.resolved)
     return SearchHit(
         id=raw["_id"],
         score=float(raw.get("_score") or 0.0),
@@ -241,7 +252,7 @@ def _mention_snippet(source: dict[str, Any], canonicals: Sequence[str]) -> str:
             start, end = int(mention["start"]), int(mention["end"])
             left = max(0, start - SNIPPET_CHARS // 2)
             right = min(len(text), end + SNIPPET_CHARS // 2)
-            return f"{text[left:start]}\x02{text[start:end]}\x03{text[end:right]}"
+            return f"{text[left:start]}{MATCH_START}{text[start:end]}{MATCH_END}{text[end:right]}"
     return text[:SNIPPET_CHARS]
 
 
@@ -264,6 +275,11 @@ class EntityCount:
     articles: int
 
 
+# ``newsbeam entities top --type`` -> the per-type facet field of the articles index.
+TYPE_FIELDS = {**FACET_FIELDS, "MISC": OTHER_FIELD}
+ALL_ENTITIES_FIELD = "entities.name"  # canonical name where linked, else the surface form
+
+
 def top_entities(
     es: Elasticsearch,
     alias: str,
@@ -271,18 +287,25 @@ def top_entities(
     since: str | None = None,
     size: int = 20,
     languages: Sequence[str] = (),
+    entity_type: str | None = None,
     only: Iterable[str] | None = None,
 ) -> list[EntityCount]:
-    """The linked entities named in the most articles (counted once per article).
+    """The entities named in the most articles (each article counts once).
 
-    ``only`` restricts the names (e.g. the people of the knowledge base).
+    With ``entity_type`` (PER, ORG, LOC, MISC) the count runs on that type's own field
+    (``people`` ...), so an article counts for a place only when it names that place as a
+    place, whatever else it names. ``only`` restricts the names.
     """
     filters: list[dict[str, Any]] = []
     if since:
         filters.append(since_filter(since))
     if languages:
         filters.append({"terms": {"language": list(languages)}})
-    terms: dict[str, Any] = {"field": "entities.canonical", "size": size}
+    if entity_type is not None and entity_type.upper() not in TYPE_FIELDS:
+        known = ", ".join(TYPE_FIELDS)
+        raise SearchError(f"entity type {entity_type!r} is not one of {known}.")
+    field_name = TYPE_FIELDS[entity_type.upper()] if entity_type else ALL_ENTITIES_FIELD
+    terms: dict[str, Any] = {"field": field_name, "size": size}
     if only is not None:
         terms["include"] = sorted(only)
     response = es.search(

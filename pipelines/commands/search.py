@@ -1,4 +1,4 @@
-"""``newsbeam search QUERY`` and ``newsbeam entities top``: the index from the terminal."""
+"""``newsbeam search QUERY``: the articles index from the terminal."""
 
 from __future__ import annotations
 
@@ -87,43 +87,6 @@ def print_hits(hits: list[Any], resolved: tuple[str, ...], out: TextIO) -> None:
         print("   " + hit.snippet.replace("\x02", start).replace("\x03", end), file=out)
 
 
-def _top(args: argparse.Namespace, settings: Settings) -> int:
-    from connectors.elasticsearch import client
-    from connectors.search import SearchError, since_expression, top_entities
-    from transforms.entities import load_knowledge_base
-
-    try:
-        since = since_expression(args.since) if args.since else None
-    except SearchError as exc:
-        print(f"newsbeam entities top: {exc}", file=sys.stderr)
-        return 2
-    only = None
-    if args.type:
-        kb = load_knowledge_base(settings.knowledge_base_file or None)
-        only = [e.name for e in kb.entities.values() if e.label == args.type]
-    es = client(settings)
-    try:
-        counts = top_entities(
-            es,
-            settings.articles_alias,
-            since=since,
-            size=args.size,
-            languages=args.lang or (),
-            only=only,
-        )
-    finally:
-        es.close()
-    if args.json:
-        for count in counts:
-            print(json.dumps({"name": count.name, "articles": count.articles}, ensure_ascii=False))
-        return 0
-    width = max((len(c.name) for c in counts), default=6)
-    print(f"{'entity'.ljust(width)}  articles")
-    for count in counts:
-        print(f"{count.name.ljust(width)}  {count.articles}")
-    return 0
-
-
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     search = commands.add_parser(
         "search",
@@ -149,19 +112,3 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     search.add_argument("--size", type=int, default=10, help="how many hits (default 10)")
     search.add_argument("--json", action="store_true", help="one JSON object per hit")
     search.set_defaults(handler=_search)
-
-    entities = commands.add_parser(
-        "entities", help="what the index says about entities", description="Entity reports."
-    )
-    entity_commands = entities.add_subparsers(dest="entities_command", required=True)
-    top = entity_commands.add_parser(
-        "top",
-        help="the most mentioned entities",
-        description="The linked entities named in the most articles (each article counts once).",
-    )
-    top.add_argument("--since", help="published since a date or an age (7d, 24h, 2w)")
-    top.add_argument("--lang", type=_csv, help="only articles in these languages")
-    top.add_argument("--type", choices=("PER", "ORG", "LOC", "MISC"), help="only this type")
-    top.add_argument("--size", type=int, default=20, help="how many entities (default 20)")
-    top.add_argument("--json", action="store_true", help="one JSON object per entity")
-    top.set_defaults(handler=_top)
