@@ -28,17 +28,29 @@ class KibanaError(RuntimeError):
 
 
 def saved_objects(settings: Settings, path: Path = NDJSON) -> list[dict[str, Any]]:
-    """The packaged saved objects, with data views pointed at this installation's aliases."""
+    """The packaged saved objects, with data views pointed at this installation's aliases
+    and the "watched entities" panels at this installation's watchlist."""
+    from infra.kibana.build import PACKAGED_WATCHED_QUERY, watched_query
+    from transforms.alerts import load_watchlist
+
     titles = {
         f"{DEFAULT_PREFIX}-articles": settings.articles_alias,
         f"{DEFAULT_PREFIX}-dead-letters": settings.dlq_alias,
         f"{DEFAULT_PREFIX}-alerts": settings.alerts_alias,
     }
+    watched = watched_query(load_watchlist(settings.watchlist_file or None).rules)
     objects = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     for item in objects:
+        attributes = item["attributes"]
         if item["type"] == "index-pattern":
-            title = item["attributes"]["title"]
-            item["attributes"]["title"] = titles.get(title, title)
+            attributes["title"] = titles.get(attributes["title"], attributes["title"])
+        meta = attributes.get("kibanaSavedObjectMeta") or {}
+        if "searchSourceJSON" in meta:
+            source = json.loads(meta["searchSourceJSON"])
+            query = source.get("query") or {}
+            if query.get("query") == PACKAGED_WATCHED_QUERY:
+                query["query"] = watched
+                meta["searchSourceJSON"] = json.dumps(source)
     return objects
 
 
@@ -101,8 +113,15 @@ def import_saved_objects(
 
 
 def _setup(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.kibana.build import DASHBOARD_TITLE
+    from transforms.alerts import WatchlistError
+
     kibana_url = args.kibana_url or settings.kibana_url
-    objects = saved_objects(settings)
+    try:
+        objects = saved_objects(settings)
+    except WatchlistError as exc:
+        print(f"newsbeam kibana setup: {exc}", file=sys.stderr)
+        return 2
     try:
         answer = import_saved_objects(
             kibana_url,
@@ -117,7 +136,7 @@ def _setup(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"imported {answer.get('successCount', 0)} saved objects into {kibana_url} "
         f"(data views {settings.articles_alias}, {settings.dlq_alias}, {settings.alerts_alias}); "
-        "open Dashboards > 'newsbeam: Libya coverage'"
+        f"open Dashboards > '{DASHBOARD_TITLE}'"
     )
     return 0
 
