@@ -39,12 +39,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-# Newest migration an 8.19 Kibana knows, per type (conservative: a version known to exist
-# in the 8.19 line; newer ones are refused on import).
-# dashboard: modelVersions 1-2 (dashboard_saved_object.ts, 10.<model version>.0);
-# search: modelVersions up to 5 in 8.19 (saved_search/.../search.ts); visualization:
-# legacy migrations up to 8.5.0 (visualization_saved_object_migrations.ts); index-pattern:
-# convertToMultiNamespaceTypeVersion 8.0.0 (data_views.ts).
+# Newest migration an 8.19 Kibana knows, per type. The source read is the current tree,
+# which also holds 9.x-only versions, so each bound is the newest version that predates them:
+# dashboard model versions 1-2 (dashboard_saved_object.ts; v3 "sections" and v4
+# "accessControl" are 9.x), search model versions up to 5 (saved_search/.../search.ts; v6
+# "tabs" is 9.x), visualization legacy migrations up to 8.5.0
+# (visualization_saved_object_migrations.ts), index-pattern 8.0.0 (data_views.ts,
+# convertToMultiNamespaceTypeVersion). Model version N is typeMigrationVersion "10.N.0".
 LATEST_TYPE_MIGRATION = {
     "dashboard": "10.2.0",
     "search": "10.5.0",
