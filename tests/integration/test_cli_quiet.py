@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ from pipelines.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-NEWSBEAM = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "newsbeam"
+# The installed console script when there is one (what users run), else the same entry point.
+SCRIPT = Path(sys.executable).with_name("newsbeam")
+NEWSBEAM = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "pipelines.cli"]
 
 
 def test_publish_prints_its_answer_and_nothing_else(
@@ -20,7 +23,7 @@ def test_publish_prints_its_answer_and_nothing_else(
     missing = tmp_path / "missing.txt"
     done = subprocess.run(
         [
-            str(NEWSBEAM),
+            *NEWSBEAM,
             "--kafka-bootstrap",
             test_settings.kafka_bootstrap,
             "--raw-topic",
