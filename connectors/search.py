@@ -167,8 +167,10 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
 
 
 def since_filter(since: str) -> dict[str, Any]:
-    """Published on or after ``since``; articles with no publication date by ingest time."""
-    return {
+    """At or after ``since`` by ``event_time`` (publication time where known, else arrival:
+    the time the dashboard uses); articles indexed before mapping version 4 have no
+    ``event_time`` and are placed by ``published``, else by ``@timestamp``."""
+    before_v4 = {
         "bool": {
             "should": [
                 {"range": {"published": {"gte": since}}},
@@ -178,6 +180,15 @@ def since_filter(since: str) -> dict[str, Any]:
                         "filter": {"range": {"@timestamp": {"gte": since}}},
                     }
                 },
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+    return {
+        "bool": {
+            "should": [
+                {"range": {"event_time": {"gte": since}}},
+                {"bool": {"must_not": {"exists": {"field": "event_time"}}, "filter": before_v4}},
             ],
             "minimum_should_match": 1,
         }

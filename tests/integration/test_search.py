@@ -196,3 +196,28 @@ def test_the_search_command_prints_hits_and_json(
     assert "**Libië**" in out
     assert main([*flags, "entities", "top", "--size", "3"]) == 0
     assert "Khalifa Haftar" in capsys.readouterr().out.splitlines()[1]
+
+
+def test_since_follows_event_time_not_a_wrong_publication_date(test_settings: Settings) -> None:
+    """A page dated in 2100 was received now: `--since` places it by arrival, as the
+    dashboard does, so it is neither "published after 2099" nor missing from today."""
+    es = client(test_settings)
+    alias = test_settings.articles_alias
+    try:
+        ensure_index(es, alias, "articles")
+        doc = Document(id="future", origin="future.txt", content="x")
+        doc.text, doc.language, doc.published = "Haftar in Tripoli.", "en", "2100-01-01"
+        source = article_source(doc, load_knowledge_base())
+        assert source["event_time"] == doc.received_at
+        es.index(index=alias, id=doc.id, document=source, refresh=True)
+
+        def found(since: str) -> bool:
+            hits = search_articles(es, alias, SearchRequest(query="Haftar", since=since))
+            return [hit.id for hit in hits] == ["future"]
+
+        assert not found("2099-01-01")
+        assert found("now-1d")
+    finally:
+        es.indices.delete(index=f"{alias}-v1", ignore_unavailable=True)
+        es.options(ignore_status=404).indices.delete_index_template(name=alias)
+        es.close()
