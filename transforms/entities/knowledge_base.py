@@ -6,23 +6,28 @@ afterwards, so lookups are dict probes whose cost does not grow with its size.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import gzip
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from transforms.entities.lexicon import KB_DIR
 from transforms.entities.tokens import TOKEN
-from transforms.names import fold, inflection_variants, name_key, phrase_key, skeleton
+from transforms.names import (
+    clitic_stems,
+    fold,
+    has_clitics,
+    name_key,
+    name_stems,
+    phrase_key,
+    skeleton,
+)
 
 DEFAULT_KB_FILE = KB_DIR / "entities.yaml"
 
@@ -34,15 +39,16 @@ MIN_FUZZY_LENGTH = 4
 MIN_UNSUPPORTED_FUZZY_LENGTH = 7
 MAX_UNSUPPORTED_FUZZY_EDITS = 1
 
-_JRC_TYPES = {"P": "PER", "O": "ORG", "L": "LOC", "G": "LOC", "T": "MISC", "E": "MISC"}
-# A word: letters/digits joined by inner apostrophes or hyphens; or a dotted abbreviation (U.S.).
+# Context keys shorter than this match whole words only; longer ones also match as the
+# start of a word, so "Libya" supports "Libyan", "libysche", "Libyens".
+MIN_CONTEXT_PREFIX = 4
 
 
 class KnowledgeBaseError(ValueError):
     """A knowledge-base file that cannot be read; the message says which and why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entity:
     """One real-world entity of the knowledge base."""
 
@@ -52,6 +58,36 @@ class Entity:
     wikidata: str | None = None
     # Every spelling the knowledge base knows, the name first.
     aliases: tuple[str, ...] = ()
+    # Words and entities whose presence near a bare surname says the article means this
+    # entity (its country, organisation, cities): "Libya", "Benghazi", "LNA".
+    context: tuple[str, ...] = ()
+    # Titles that mean this entity when written right before its surname: "marshal".
+    roles: tuple[str, ...] = ()
+    # Weaker context: actors often named with it ("Russia", "Egypt"); two different
+    # ones nearby support a bare surname.
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AliasMatch:
+    """A span matched to aliases: the ids, and which characters of it the match covers."""
+
+    ids: tuple[str, ...]
+    lead: int  # characters cut from the first token (a glued clitic: Arabic و)
+    tail: int  # length of the last token as matched (without its case ending)
+    key: str  # the alias key that matched
+    words: int  # tokens of the key (1: a single word such as a bare surname)
+
+
+@dataclass(frozen=True, slots=True)
+class TermKeys:
+    """Support terms of an entity as keys, each mapped to the number of its term."""
+
+    keys: dict[str, int]  # name keys (also matched as the start of a longer word)
+    exact: dict[str, int]  # short words, matched exactly and case-sensitively
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.exact)
 
 
 def _letters(alias: str) -> int:
@@ -71,9 +107,14 @@ class KnowledgeBase:
         self._exact: dict[str, tuple[str, ...]] = {}  # short aliases, case-sensitive
         self._longest_from: dict[str, int] = {}  # first-token key -> longest alias in tokens
         self._head_skeletons: dict[str, set[str]] = {}  # entity -> skeletons of alias heads
-        self._fuzzy_buckets: dict[int, dict[str, set[str]]] = {}  # length -> skeleton -> ids
+        self._fuzzy_halves: dict[str, tuple[str, ...]] = {}  # "length:half" -> skeletons
+        self._fuzzy_owners: dict[str, tuple[str, ...]] = {}  # skeleton -> entity ids
+        self._given_names: set[str] = set()  # keys of every person's given names
         self._closest_cache: dict[str, tuple[tuple[str, ...], int]] = {}
         self._search_words: dict[str, str] = {}
+        self._person_keys: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._context: dict[tuple[str, str, str], TermKeys] = {}
+        self._roles: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -88,6 +129,9 @@ class KnowledgeBase:
         *,
         entity_id: str | None = None,
         wikidata: str | None = None,
+        context: Iterable[str] = (),
+        roles: Iterable[str] = (),
+        related: Iterable[str] = (),
     ) -> Entity:
         """Add an entity (or more aliases to one with the same id) and index its names."""
         if label not in LABELS:
@@ -98,10 +142,18 @@ class KnowledgeBase:
             entity = Entity(entity_id=eid, name=name, label=label, wikidata=wikidata)
         names = [a.strip() for a in (name, *aliases) if a.strip()]
         entity = dataclasses.replace(
-            entity, aliases=tuple(dict.fromkeys((*entity.aliases, *names)))
+            entity,
+            aliases=tuple(dict.fromkeys((*entity.aliases, *names))),
+            context=_merged(entity.context, context),
+            roles=_merged(entity.roles, roles),
+            related=_merged(entity.related, related),
         )
         self.entities[eid] = entity
         self._search_words.pop(eid, None)
+        self._person_keys.pop(eid, None)
+        self._roles.pop(eid, None)
+        if self._context:
+            self._context.clear()
         for alias in names:
             self._index_alias(eid, alias)
         return entity
@@ -118,86 +170,95 @@ class KnowledgeBase:
         if not key:
             return
         self._by_key[key] = _with(self._by_key.get(key, ()), eid)
-        first = next(k for k in map(name_key, tokens) if k)
-        self._longest_from[first] = max(self._longest_from.get(first, 0), len(tokens))
+        keys = [k for k in map(name_key, tokens) if k]
+        self._longest_from[keys[0]] = max(self._longest_from.get(keys[0], 0), len(tokens))
+        person = self.entities[eid].label == "PER"
+        if person and len(keys) > 1:
+            self._given_names.update(keys[:-1])
         head = skeleton(tokens[-1])
         if len(head) >= MIN_FUZZY_LENGTH:
             self._head_skeletons.setdefault(eid, set()).add(head)
-            if len(tokens) == 1 or self.entities[eid].label == "PER":
-                bucket = self._fuzzy_buckets.setdefault(len(head), {})
-                bucket.setdefault(head, set()).add(eid)
+            if len(tokens) == 1 or person:
+                owners = self._fuzzy_owners.get(head, ())
+                if not owners:
+                    for half in _halves(head):
+                        self._fuzzy_halves[half] = (*self._fuzzy_halves.get(half, ()), head)
+                self._fuzzy_owners[head] = _with(owners, eid)
 
-    # -- loading
+    # -- loading (file formats in transforms/entities/loaders.py)
 
     @classmethod
-    def from_records(cls, records: Iterable[dict[str, Any]]) -> KnowledgeBase:
+    def from_records(
+        cls, records: Iterable[dict[str, Any]], role_words: dict[str, list[str]] | None = None
+    ) -> KnowledgeBase:
+        """Entities from mappings with name, type, aliases, id, wikidata, context, roles,
+        related.
+
+        A role that names a group of ``role_words`` stands for all its words.
+        """
         kb = cls()
+        groups = role_words or {}
         for number, record in enumerate(records, 1):
+            if not isinstance(record, dict):
+                raise KnowledgeBaseError(f"entity #{number} is not a mapping with name and type.")
             try:
+                roles = [w for r in record.get("roles") or () for w in groups.get(str(r), [r])]
                 kb.add(
                     str(record["name"]),
                     str(record.get("type", "MISC")),
                     [str(a) for a in record.get("aliases") or ()],
                     entity_id=record.get("id"),
                     wikidata=record.get("wikidata"),
+                    context=[str(c) for c in record.get("context") or ()],
+                    roles=[str(r) for r in roles],
+                    related=[str(r) for r in record.get("related") or ()],
                 )
             except KeyError as exc:
                 raise KnowledgeBaseError(
                     f"entity #{number} has no {exc.args[0]!r} field."
+                ) from None
+            except TypeError:
+                raise KnowledgeBaseError(
+                    f"entity #{number}: aliases, context, roles, related must be lists of names."
                 ) from None
         return kb
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> KnowledgeBase:
         """Read the ``entities:`` list of a YAML file like ``kb/entities.yaml``."""
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise KnowledgeBaseError(f"cannot read knowledge base {path}: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
-            raise KnowledgeBaseError(f"knowledge base {path} needs a top-level 'entities:' list.")
-        return cls.from_records(data["entities"])
+        from transforms.entities.loaders import read_yaml
+
+        return read_yaml(path)
 
     @classmethod
     def from_tsv(cls, path: str | Path) -> KnowledgeBase:
-        """Stream a JRC-Names style file: ``id<TAB>type<TAB>lang<TAB>name`` per line.
+        """Stream a JRC-Names file (``id<TAB>type<TAB>lang<TAB>name+with+plus``)."""
+        from transforms.entities.loaders import read_jrc_names
 
-        The first name seen for an id is its canonical name; ``+`` in a name is a
-        space (as in JRC-Names); types P/O/L/G or PER/ORG/LOC/MISC; ``#`` starts a comment.
-        A ``.gz`` file is decompressed on the fly.
-        """
-        kb = cls()
-        with _open_text(Path(path)) as handle:
-            for number, row in enumerate(
-                csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), 1
-            ):
-                if not row or row[0].startswith("#"):
-                    continue
-                if len(row) < 4:
-                    raise KnowledgeBaseError(
-                        f"{path} line {number} has {len(row)} columns; "
-                        "write id<TAB>type<TAB>lang<TAB>name."
-                    )
-                raw_id, raw_type, _lang, raw_name = row[:4]
-                label = _JRC_TYPES.get(raw_type.strip().upper(), raw_type.strip().upper())
-                label = label if label in LABELS else "MISC"
-                name = raw_name.replace("+", " ").strip()
-                wikidata = raw_id if re.fullmatch(r"Q\d+", raw_id) else None
-                kb.add(name, label, entity_id=raw_id.strip(), wikidata=wikidata)
-        return kb
+        return read_jrc_names(path)
+
+    @classmethod
+    def from_wikidata(cls, path: str | Path) -> KnowledgeBase:
+        """Stream a Wikidata JSON dump (one entity per line, ``.gz`` or plain)."""
+        from transforms.entities.loaders import read_wikidata
+
+        return read_wikidata(path)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> KnowledgeBase:
-        """The packaged default for ``None``/``""``, else a YAML or TSV file by its suffix."""
+        """The packaged default for ``None``/``""``, else a YAML, Wikidata JSON or TSV file."""
         target = Path(path) if path else DEFAULT_KB_FILE
         if not target.is_file():
             raise KnowledgeBaseError(
                 f"knowledge base file {target} does not exist; set knowledge_base_file to a "
-                "YAML (entities:) or TSV (id, type, lang, name) file, or leave it empty."
+                "YAML (entities:), Wikidata JSON dump (.json, .json.gz) or JRC-Names TSV "
+                "(id, type, lang, name) file, or leave it empty."
             )
         suffixes = [s.lower() for s in target.suffixes]
         if ".yaml" in suffixes or ".yml" in suffixes:
             return cls.from_yaml(target)
+        if ".json" in suffixes or ".jsonl" in suffixes:
+            return cls.from_wikidata(target)
         return cls.from_tsv(target)
 
     # -- lookups
@@ -221,69 +282,210 @@ class KnowledgeBase:
         """How many tokens the longest alias starting with this key has (0: none)."""
         return self._longest_from.get(first_key, 0)
 
-    def lookup(self, tokens: Sequence[str], language: str) -> tuple[tuple[str, ...], int]:
-        """Entity ids for a token sequence, and the length of the last token as matched.
+    def longest_alias_from_token(self, token: str, language: str) -> int:
+        """``longest_alias_from`` for a written token, its glued clitic removed if need be."""
+        longest = self._longest_from.get(name_key(token), 0)
+        if not has_clitics(language):
+            return longest
+        for _, stem in clitic_stems(token, language):
+            longest = max(longest, self._longest_from.get(name_key(stem), 0))
+        return longest
 
-        Tries the exact form, then the last token without its inflection ending.
+    def lookup(self, tokens: Sequence[str], language: str) -> tuple[tuple[str, ...], int]:
+        """Entity ids for a token sequence, and the length of the last token as matched."""
+        found = self.match(tokens, language)
+        return (found.ids, found.tail) if found else ((), 0)
+
+    def match(self, tokens: Sequence[str], language: str) -> AliasMatch | None:
+        """The aliases a token sequence names, trying in turn: the exact key; the last
+        token without a case ending of the language; the first without a glued clitic.
+
+        A stem counts only when its key is itself an alias key, so an ending is never
+        stripped from a word into a name that merely starts like one.
         """
+        found = self._match_stems(tokens, language, 0)
+        if found is not None or not has_clitics(language):
+            return found
+        for cut, stem in clitic_stems(tokens[0], language):
+            found = self._match_stems([stem, *tokens[1:]], language, cut)
+            if found is not None:
+                return found
+        return None
+
+    def _match_stems(self, tokens: Sequence[str], language: str, lead: int) -> AliasMatch | None:
         last = tokens[-1]
-        if len(tokens) == 1:
+        single = len(tokens) == 1
+        stems = name_stems(last, language)
+        if single:
             ids = self._exact.get(last)
             if ids:
-                return ids, len(last)
-            for variant in inflection_variants(last, language):
+                return AliasMatch(ids, lead, len(last) + lead, last, 1)
+            for variant in stems:
                 ids = self._exact.get(variant)
                 if ids:
-                    return ids, len(variant)
-        ids = self._by_key.get(phrase_key(tokens))
+                    return AliasMatch(ids, lead, len(variant) + lead, variant, 1)
+        key = name_key(last) if single else phrase_key(tokens)
+        ids = self._by_key.get(key) if key else None
         if ids:
-            return ids, len(last)
-        for variant in inflection_variants(last, language):
-            ids = self._by_key.get(phrase_key([*tokens[:-1], variant]))
+            tail = _before_case_apostrophe(last) + (lead if single else 0)
+            return AliasMatch(ids, lead, tail, key, key.count(" ") + 1)
+        for variant in stems:
+            key = name_key(variant) if single else phrase_key([*tokens[:-1], variant])
+            ids = self._by_key.get(key) if key else None
             if ids:
-                return ids, len(variant)
-        return (), 0
+                tail = len(variant) + (lead if single else 0)
+                return AliasMatch(ids, lead, tail, key, key.count(" ") + 1)
+        return None
+
+    def is_given_name(self, token: str) -> bool:
+        """A given name of some person of the knowledge base ("Khalifa", "Saddam")."""
+        key = name_key(token)
+        return bool(key) and key in self._given_names
+
+    def person_keys(self, entity_id: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(given-name keys, surname keys) of a person, from its multi-word aliases.
+
+        The surname is the last word of an alias, given names the words before it
+        (particles such as "al" and "bin" do not count). Single-word aliases are
+        surnames. Empty given names: the knowledge base knows the person by one name.
+        """
+        cached = self._person_keys.get(entity_id)
+        if cached is not None:
+            return cached
+        given: set[str] = set()
+        surnames: set[str] = set()
+        for alias in self.entities[entity_id].aliases:
+            keys = [k for k in (name_key(m.group(0)) for m in TOKEN.finditer(alias)) if k]
+            if keys:
+                surnames.add(keys[-1])
+                given.update(keys[:-1])
+        cached = (frozenset(given), frozenset(surnames))
+        self._person_keys[entity_id] = cached
+        return cached
+
+    def needs_support(self, entity_id: str, found: AliasMatch | None) -> bool:
+        """A one-word match of a person known by a full name: a bare surname."""
+        entity = self.entities[entity_id]
+        if entity.label != "PER":
+            return False
+        if found is not None and found.words > 1:
+            return False
+        return bool(self.person_keys(entity_id)[0])
+
+    def context_keys(self, entity_id: str, language: str) -> TermKeys:
+        """The keys of the entity's ``context`` terms: one of them near a bare surname
+        supports it.
+
+        A term that names an entity of the knowledge base stands for every one-word
+        spelling of it (Libya: Libyen, Libië, ليبيا, Ливия), each also without its case
+        ending in ``language``; any other term stands for itself.
+        """
+        return self._term_keys(entity_id, language, "context")
+
+    def related_keys(self, entity_id: str, language: str) -> TermKeys:
+        """The keys of the entity's ``related`` terms: two different ones near a bare
+        surname support it (actors often named with it: "Russia", "Egypt")."""
+        return self._term_keys(entity_id, language, "related")
+
+    def _term_keys(self, entity_id: str, language: str, field: str) -> TermKeys:
+        cached = self._context.get((entity_id, language, field))
+        if cached is not None:
+            return cached
+        keys: dict[str, int] = {}
+        exact: dict[str, int] = {}
+        entity = self.entities[entity_id]
+        for number, term in enumerate(entity.context if field == "context" else entity.related):
+            words = [m.group(0) for m in TOKEN.finditer(term)]
+            found = self.match(words, language) if words else None
+            spellings = [words]
+            for other in found.ids if found else ():
+                for alias in self.entities[other].aliases:
+                    tokens = [m.group(0) for m in TOKEN.finditer(alias)]
+                    if len(tokens) == 1:
+                        spellings.append(tokens)
+            for tokens in spellings:
+                for token in tokens:
+                    if _letters(token) <= SHORT_ALIAS_LETTERS:
+                        exact.setdefault(token, number)
+                        continue
+                    for variant in (token, *name_stems(token, language)):
+                        key = name_key(variant)
+                        if len(key) >= SHORT_ALIAS_LETTERS:
+                            keys.setdefault(key, number)
+        cached = TermKeys(keys, exact)
+        self._context[(entity_id, language, field)] = cached
+        return cached
+
+    def role_words(self, entity_id: str) -> frozenset[str]:
+        """The entity's titles, folded; of a multi-word title its last word ("marshal")."""
+        cached = self._roles.get(entity_id)
+        if cached is None:
+            cached = frozenset(
+                fold(role.split()[-1]) for role in self.entities[entity_id].roles if role.split()
+            )
+            self._roles[entity_id] = cached
+        return cached
 
     def head_skeletons(self, entity_id: str) -> set[str]:
         """Skeletons of the last token of every alias: what a typo is compared to."""
         return self._head_skeletons.get(entity_id, set())
 
     def closest(self, word_skeleton: str) -> tuple[tuple[str, ...], int]:
-        """Entities whose alias head is nearest in edit distance (<= 1), with that distance."""
+        """Entities whose alias head is nearest in edit distance (<= 1), with that distance.
+
+        Within one edit, one half of the head is written exactly, so only the heads
+        sharing a half with the word are compared: the cost follows how many heads
+        share a half, not the size of the knowledge base.
+        """
         cached = self._closest_cache.get(word_skeleton)
         if cached is not None:
             return cached
         best: tuple[tuple[str, ...], int] = ((), MAX_UNSUPPORTED_FUZZY_EDITS + 1)
         size = len(word_skeleton)
-        for length in (size, size - 1, size + 1):
-            bucket = self._fuzzy_buckets.get(length)
-            if not bucket:
-                continue
+        heads: set[str] = set()
+        for length in (size - 1, size, size + 1):
+            cut = length // 2
+            heads.update(self._fuzzy_halves.get(f"{length}<{word_skeleton[:cut]}", ()))
+            heads.update(
+                self._fuzzy_halves.get(f"{length}>{word_skeleton[size - (length - cut) :]}", ())
+            )
+        if heads:
             found = process.extractOne(
                 word_skeleton,
-                bucket.keys(),
+                sorted(heads),
                 scorer=Levenshtein.distance,
                 score_cutoff=MAX_UNSUPPORTED_FUZZY_EDITS,
             )
-            if found is not None and found[1] < best[1]:
-                best = (tuple(sorted(bucket[found[0]])), int(found[1]))
+            if found is not None:
+                best = (tuple(sorted(self._fuzzy_owners[found[0]])), int(found[1]))
         if len(self._closest_cache) > 100_000:
             self._closest_cache.clear()
         self._closest_cache[word_skeleton] = best
         return best
 
 
+def _before_case_apostrophe(word: str) -> int:
+    """Where an ending after an apostrophe starts, if the key ignores it ("Hafter'e": the
+    key drops the apostrophe and the final vowel, so the word matched whole), else the
+    whole word."""
+    for mark in "'’":
+        cut = word.find(mark)
+        if cut >= 2 and name_key(word[:cut]) == name_key(word):
+            return cut
+    return len(word)
+
+
+def _halves(head: str) -> tuple[str, str]:
+    cut = len(head) // 2
+    return f"{len(head)}<{head[:cut]}", f"{len(head)}>{head[cut:]}"
+
+
+def _merged(old: tuple[str, ...], new: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*old, *(w.strip() for w in new if w.strip()))))
+
+
 def _with(ids: tuple[str, ...], eid: str) -> tuple[str, ...]:
     return ids if eid in ids else (*ids, eid)
-
-
-def _open_text(path: Path) -> IO[str]:
-    try:
-        if path.suffix == ".gz":
-            return gzip.open(path, "rt", encoding="utf-8", newline="")
-        return path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise KnowledgeBaseError(f"cannot read knowledge base {path}: {exc.strerror}.") from None
 
 
 @lru_cache(maxsize=8)

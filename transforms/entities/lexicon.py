@@ -50,6 +50,9 @@ class Lexicon:
     adjective_endings: tuple[str, ...]
     # Only the tokens a name can be made of: capitalised words, "al-Serraj", connectors.
     name_token: re.Pattern[str]
+    # Given names that mark a namesake even where capitals say nothing (German nouns,
+    # Arabic script, a sentence start): "Mohammed Haftar", "محمد حفتر".
+    given_names: frozenset[str] = frozenset()
 
     def is_adjective(self, word: str) -> bool:
         """A derived adjective or demonym ("Libyan"): not a typo of the name it derives from."""
@@ -89,4 +92,5 @@ def default_lexicon() -> Lexicon:
         connectors=connectors,
         adjective_endings=tuple(sorted(folded(data["adjective_endings"]), key=len)),
         name_token=name_token,
+        given_names=folded(data.get("given_names") or ()),
     )

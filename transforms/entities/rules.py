@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from transforms.entities.base import Candidate
-from transforms.entities.knowledge_base import SHORT_ALIAS_LETTERS, KnowledgeBase
+from transforms.entities.knowledge_base import SHORT_ALIAS_LETTERS, AliasMatch, KnowledgeBase
 from transforms.entities.lexicon import Lexicon
+from transforms.entities.namesakes import given_name_before
 from transforms.entities.tokens import (
     NameToken,
     apostrophe_cut,
@@ -29,15 +30,15 @@ class RuleBasedRecognizer:
     def __call__(self, text: str, language: str) -> list[Candidate]:
         tokens = tokenize_names(text, self.lexicon)
         taken = [False] * len(tokens)
-        found = self._gazetteer(tokens, taken, language)
+        found = self._gazetteer(text, tokens, taken, language)
         found.extend(self._proper_names(text, tokens, taken, language))
         return found
 
     def _gazetteer(
-        self, tokens: list[NameToken], taken: list[bool], language: str
+        self, text: str, tokens: list[NameToken], taken: list[bool], language: str
     ) -> list[Candidate]:
         kb = self.knowledge_base
-        found: list[Candidate] = []
+        candidates: list[Candidate] = []
         i = 0
         while i < len(tokens):
             token = tokens[i]
@@ -46,7 +47,7 @@ class RuleBasedRecognizer:
                 continue
             first_key = name_key(token.text)
             if first_key:
-                longest = max(1, kb.longest_alias_from(first_key))
+                longest = max(1, kb.longest_alias_from_token(token.text, language))
             elif i + 1 < len(tokens):  # "al Qaida": the particle does not count in the key
                 longest = 1 + kb.longest_alias_from(name_key(tokens[i + 1].text))
             else:
@@ -54,34 +55,46 @@ class RuleBasedRecognizer:
             run = 1
             while run < longest and i + run < len(tokens) and tokens[i + run - 1].joined_to_next:
                 run += 1
-            match = None
+            match: tuple[int, AliasMatch] | None = None
             for length in range(run, 0, -1):
                 head = tokens[i + length - 1]
                 if not head.capitalised:
                     continue
                 words = [t.text for t in tokens[i : i + length]]
-                ids, matched = kb.lookup(words, language)
-                if ids and not (length == 1 and _shouting_short(tokens, i, matched)):
-                    match = (length, ids, matched)
+                found = kb.match(words, language)
+                if found and not (length == 1 and _shouting_short(tokens, i, found.tail)):
+                    match = (length, found)
                     break
             if match is None:
                 match = _compound_head(kb, token.text, language)
             if match is None:
                 i += 1
                 continue
-            length, ids, matched = match
+            length, found = match
             head = tokens[i + length - 1]
+            matched = found.tail
             end = head.start + (
                 matched
                 if matched < len(head.text) and head.text[matched] == "-"
                 else apostrophe_cut(head.text, matched)
             )
-            eid = ids[0]
-            found.append(Candidate(token.start, end, kb.entity(eid).label, eid))
+            eid = found.ids[0]
+            start = token.start + found.lead
+            given = (
+                given_name_before(text, start, language, kb, self.lexicon, eid)
+                if found.words == 1 and kb.needs_support(eid, found)
+                else None
+            )
+            if given is not None and i > 0 and not taken[i - 1]:
+                # "Anna Hafter": one name, read as a whole; linking decides whose.
+                candidates.append(Candidate(given.start, end, "PER"))
+                taken[i - 1] = True
+            else:
+                candidates.append(Candidate(start, end, kb.entity(eid).label, eid))
             for j in range(i, i + length):
                 taken[j] = True
             i += length
-        return found
+        return candidates
 
     def _proper_names(
         self, text: str, tokens: list[NameToken], taken: list[bool], language: str
@@ -142,15 +155,15 @@ class RuleBasedRecognizer:
         return "MISC"
 
 
-def _compound_head(
-    kb: KnowledgeBase, word: str, language: str
-) -> tuple[int, tuple[str, ...], int] | None:
+def _compound_head(kb: KnowledgeBase, word: str, language: str) -> tuple[int, AliasMatch] | None:
     """A known name before a hyphenated lower-case tail: "Nato-ledet", "UN-backed"."""
     cut = word.find("-")
     if cut < 2 or not word[cut + 1 : cut + 2].islower():
         return None
-    ids, _ = kb.lookup([word[:cut]], language)
-    return (1, ids, cut) if ids else None
+    found = kb.match([word[:cut]], language)
+    if found is None:
+        return None
+    return 1, AliasMatch(found.ids, found.lead, cut, found.key, found.words)
 
 
 def _shouting_short(tokens: list[NameToken], i: int, matched: int) -> bool:
