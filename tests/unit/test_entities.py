@@ -387,10 +387,10 @@ def test_seed_tagging_is_fast() -> None:
     ]
     for d in docs:
         tag_entities(d)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU: other tenants of the machine do not count
     rounds = 20
     for _ in range(rounds):
         for d in docs:
             tag_entities(d)
-    per_doc_ms = (time.perf_counter() - start) * 1000 / (rounds * len(docs))
+    per_doc_ms = (time.process_time() - start) * 1000 / (rounds * len(docs))
     assert per_doc_ms < 2.0, per_doc_ms  # loose on a shared CI core; ~0.5 ms measured

@@ -106,8 +106,8 @@ class KnowledgeBase:
         self._by_key: dict[str, tuple[str, ...]] = {}
         self._exact: dict[str, tuple[str, ...]] = {}  # short aliases, case-sensitive
         self._longest_from: dict[str, int] = {}  # first-token key -> longest alias in tokens
-        self._head_skeletons: dict[str, set[str]] = {}  # entity -> skeletons of alias heads
-        self._fuzzy_halves: dict[str, tuple[str, ...]] = {}  # "length:half" -> skeletons
+        self._head_skeletons: dict[str, tuple[str, ...]] = {}  # entity -> alias head skeletons
+        self._fuzzy_halves: dict[str, list[str]] = {}  # "length<half" / "length>half" -> heads
         self._fuzzy_owners: dict[str, tuple[str, ...]] = {}  # skeleton -> entity ids
         self._given_names: set[str] = set()  # keys of every person's given names
         self._closest_cache: dict[str, tuple[tuple[str, ...], int]] = {}
@@ -138,51 +138,66 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"entity {name!r} has type {label!r}; use one of {LABELS}.")
         eid = wikidata or entity_id or _slug(name)
         entity = self.entities.get(eid)
-        if entity is None:
-            entity = Entity(entity_id=eid, name=name, label=label, wikidata=wikidata)
         names = [a.strip() for a in (name, *aliases) if a.strip()]
-        entity = dataclasses.replace(
-            entity,
-            aliases=tuple(dict.fromkeys((*entity.aliases, *names))),
-            context=_merged(entity.context, context),
-            roles=_merged(entity.roles, roles),
-            related=_merged(entity.related, related),
-        )
+        context, roles, related = tuple(context), tuple(roles), tuple(related)
+        if entity is None:
+            entity = Entity(
+                entity_id=eid,
+                name=name,
+                label=label,
+                wikidata=wikidata,
+                aliases=tuple(dict.fromkeys(names)),
+                context=_merged((), context),
+                roles=_merged((), roles),
+                related=_merged((), related),
+            )
+        else:
+            entity = dataclasses.replace(
+                entity,
+                aliases=tuple(dict.fromkeys((*entity.aliases, *names))),
+                context=_merged(entity.context, context),
+                roles=_merged(entity.roles, roles),
+                related=_merged(entity.related, related),
+            )
+            self._search_words.pop(eid, None)
+            self._person_keys.pop(eid, None)
+            self._roles.pop(eid, None)
+            if self._context:
+                self._context.clear()
         self.entities[eid] = entity
-        self._search_words.pop(eid, None)
-        self._person_keys.pop(eid, None)
-        self._roles.pop(eid, None)
-        if self._context:
-            self._context.clear()
+        person = label == "PER" or entity.label == "PER"
         for alias in names:
-            self._index_alias(eid, alias)
+            self._index_alias(eid, alias, person)
         return entity
 
-    def _index_alias(self, eid: str, alias: str) -> None:
-        alias = alias.strip()
-        if not alias:
-            return
-        if _letters(alias) <= SHORT_ALIAS_LETTERS:
+    def _index_alias(self, eid: str, alias: str, person: bool) -> None:
+        if len(alias) <= SHORT_ALIAS_LETTERS or (
+            len(alias) <= 3 * SHORT_ALIAS_LETTERS and _letters(alias) <= SHORT_ALIAS_LETTERS
+        ):
             self._exact[alias] = _with(self._exact.get(alias, ()), eid)
             return
-        tokens = [m.group(0) for m in TOKEN.finditer(alias)]
-        key = phrase_key(tokens)
-        if not key:
-            return
-        self._by_key[key] = _with(self._by_key.get(key, ()), eid)
+        tokens = TOKEN.findall(alias)
         keys = [k for k in map(name_key, tokens) if k]
-        self._longest_from[keys[0]] = max(self._longest_from.get(keys[0], 0), len(tokens))
-        person = self.entities[eid].label == "PER"
+        if not keys:
+            return
+        key = " ".join(keys)
+        self._by_key[key] = _with(self._by_key.get(key, ()), eid)
+        if self._longest_from.get(keys[0], 0) < len(tokens):
+            self._longest_from[keys[0]] = len(tokens)
         if person and len(keys) > 1:
             self._given_names.update(keys[:-1])
         head = skeleton(tokens[-1])
         if len(head) >= MIN_FUZZY_LENGTH:
-            self._head_skeletons.setdefault(eid, set()).add(head)
+            self._head_skeletons[eid] = _with(self._head_skeletons.get(eid, ()), head)
             if len(tokens) == 1 or person:
                 owners = self._fuzzy_owners.get(head, ())
                 if not owners:
                     for half in _halves(head):
-                        self._fuzzy_halves[half] = (*self._fuzzy_halves.get(half, ()), head)
+                        bucket = self._fuzzy_halves.get(half)
+                        if bucket is None:
+                            self._fuzzy_halves[half] = [head]
+                        else:
+                            bucket.append(head)
                 self._fuzzy_owners[head] = _with(owners, eid)
 
     # -- loading (file formats in transforms/entities/loaders.py)
@@ -428,7 +443,7 @@ class KnowledgeBase:
 
     def head_skeletons(self, entity_id: str) -> set[str]:
         """Skeletons of the last token of every alias: what a typo is compared to."""
-        return self._head_skeletons.get(entity_id, set())
+        return set(self._head_skeletons.get(entity_id, ()))
 
     def closest(self, word_skeleton: str) -> tuple[tuple[str, ...], int]:
         """Entities whose alias head is nearest in edit distance (<= 1), with that distance.
@@ -480,7 +495,9 @@ def _halves(head: str) -> tuple[str, str]:
     return f"{len(head)}<{head[:cut]}", f"{len(head)}>{head[cut:]}"
 
 
-def _merged(old: tuple[str, ...], new: Iterable[str]) -> tuple[str, ...]:
+def _merged(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+    if not new:
+        return old
     return tuple(dict.fromkeys((*old, *(w.strip() for w in new if w.strip()))))
 
 

@@ -107,6 +107,25 @@ def read_jrc_names(path: str | Path) -> KnowledgeBase:
     ``Russia|Egypt``). ``.gz`` is read as is.
     """
     kb = KnowledgeBase()
+    # Rows of one id usually follow each other: collect them and add the entity once.
+    current: list[Any] = []  # id, label, names, context, roles, related
+
+    def flush() -> None:
+        if current:
+            raw_id, label, names, context, roles, related = current
+            wikidata = raw_id if _WIKIDATA_ID.fullmatch(raw_id) else None
+            kb.add(
+                names[0],
+                label,
+                names[1:],
+                entity_id=raw_id,
+                wikidata=wikidata,
+                context=context,
+                roles=roles,
+                related=related,
+            )
+            current.clear()
+
     with open_text(Path(path)) as handle:
         for number, row in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
             if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
@@ -116,25 +135,21 @@ def read_jrc_names(path: str | Path) -> KnowledgeBase:
                     f"{path} line {number} has {len(row)} columns; "
                     "write id<TAB>type<TAB>lang<TAB>name (JRC-Names)."
                 )
-            raw_id, raw_type, _lang, raw_name = (cell.strip() for cell in row[:4])
-            name = " ".join(raw_name.replace("+", " ").split())
+            raw_id = row[0].strip()
+            name = " ".join(row[3].replace("+", " ").split())
             if not raw_id or not name:
                 raise KnowledgeBaseError(f"{path} line {number} has an empty id or name.")
-            label = JRC_TYPES.get(raw_type.upper(), raw_type.upper())
+            raw_type = row[1].strip().upper()
+            label = JRC_TYPES.get(raw_type, raw_type)
             label = label if label in LABELS else "MISC"
-            context = _bar_list(row[4]) if len(row) > 4 else []
-            roles = _bar_list(row[5]) if len(row) > 5 else []
-            related = _bar_list(row[6]) if len(row) > 6 else []
-            wikidata = raw_id if _WIKIDATA_ID.fullmatch(raw_id) else None
-            kb.add(
-                name,
-                label,
-                entity_id=raw_id,
-                wikidata=wikidata,
-                context=context,
-                roles=roles,
-                related=related,
-            )
+            if not current or current[0] != raw_id or current[1] != label:
+                flush()
+                current.extend((raw_id, label, [], [], [], []))
+            current[2].append(name)
+            for column, field in ((4, 3), (5, 4), (6, 5)):
+                if len(row) > column:
+                    current[field].extend(_bar_list(row[column]))
+        flush()
     return kb
 
 
