@@ -308,10 +308,12 @@ def test_wikidata_dump_sample(tmp_path: Path, compressed: bool) -> None:
     assert haftar.label == "PER"
     assert {"Хафтар", "حفتر", "Chalifa Haftar"} <= set(haftar.aliases)
     assert "Libya" in haftar.context  # P27 country of citizenship, resolved in the dump
+    assert "маршал" in haftar.roles  # P410 military rank
+    assert kb.entity("Q474406").label == "MISC"
     assert kb.entity("Q1016").label == "LOC"
     assert kb.entity("Q1813470").label == "ORG"
     assert "P31" not in kb.entities  # properties are skipped
-    text = "Войска Хафтара подошли к Триполи. В Ливии идут бои."
+    text = "Войска маршала Хафтара подошли к городу."
     doc = Document(id="t", origin="t", content="", text=text, language="ru")
     linked = {m.entity_id for m in tag_entities(doc, knowledge_base=kb).entities}
     assert "Q3183340" in linked

@@ -64,6 +64,8 @@ WIKIDATA_TYPES: dict[str, str] = {
 # bare surname: country of citizenship, member of party/armed group, employer, position,
 # military branch, country, located in.
 WIKIDATA_CONTEXT_CLAIMS = ("P27", "P102", "P463", "P108", "P39", "P241", "P17", "P131")
+# Claims whose targets name a title for the person: military rank, noble title.
+WIKIDATA_ROLE_CLAIMS = ("P410", "P97")
 
 
 def open_text(path: Path) -> IO[str]:
@@ -192,11 +194,13 @@ def read_wikidata(
     (else the first label) canonical. Type: the first instance-of (P31) class found in
     ``types`` (default ``WIKIDATA_TYPES``); entities without a name are skipped, and
     properties (``P…`` ids) too. Context: targets of ``WIKIDATA_CONTEXT_CLAIMS`` that
-    are in the same dump, resolved to their names once the whole dump is read.
+    are in the same dump, resolved to their names once the whole dump is read; roles:
+    every name of the targets of ``WIKIDATA_ROLE_CLAIMS`` (military rank "field marshal",
+    "Feldmarschall") in the dump.
     """
     mapping = types or WIKIDATA_TYPES
     kb = KnowledgeBase()
-    pending: dict[str, list[str]] = {}
+    pending: dict[str, tuple[list[str], list[str]]] = {}
     for record in iter_wikidata(path):
         qid = str(record["id"])
         if not _WIKIDATA_ID.fullmatch(qid):
@@ -209,13 +213,15 @@ def read_wikidata(
         label = next((mapping[c] for c in classes if c in mapping), "MISC")
         kb.add(names[0], label, names[1:], wikidata=qid)
         targets = [t for prop in WIKIDATA_CONTEXT_CLAIMS for t in _claim_targets(claims.get(prop))]
-        if targets:
-            pending[qid] = targets
-    for qid, targets in pending.items():
+        ranks = [t for prop in WIKIDATA_ROLE_CLAIMS for t in _claim_targets(claims.get(prop))]
+        if targets or ranks:
+            pending[qid] = (targets, ranks)
+    for qid, (targets, ranks) in pending.items():
         context = [kb.entity(t).name for t in targets if t in kb.entities]
-        if context:
+        roles = [alias for t in ranks if t in kb.entities for alias in kb.entity(t).aliases]
+        if context or roles:
             entity = kb.entity(qid)
-            kb.add(entity.name, entity.label, wikidata=qid, context=context)
+            kb.add(entity.name, entity.label, wikidata=qid, context=context, roles=roles)
     return kb
 
 
