@@ -1,7 +1,7 @@
 """Alert precision and recall on namesakes and inflected mentions: 28 short articles.
 
 The articles (tests/data/entities/alerts/, listed with the expected outcome in
-``manifest.tsv``) are news-style texts in 17 languages written for this test: Khalifa
+``manifest.tsv``) are news-style texts in 19 languages written for this test: Khalifa
 Haftar under case endings, clitics and titles (must alert), and namesakes and
 homographs — a Swiss skier Anna Hafter, a dentist Mohammed Haftar, his son Saddam
 Haftar, a footballer, the Turkish word "hafta" (week) — that must not. Each article

@@ -334,3 +334,17 @@ def test_wikidata_lines_are_parsed_one_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "small.json"
     path.write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
     assert len(KnowledgeBase.load(path)) == 3
+
+
+def test_distinctive_surname_links_alone_but_namesakes_still_do_not() -> None:
+    """``surname_alone`` waives the support, never the given-name check."""
+    assert "Vladimir Putin" in {
+        m.canonical for m in tag("Putin and Erdogan met in Sochi.", "en").entities
+    }
+    text = "Kate Putin, a baker from Leeds, won the village prize. Putin was delighted."
+    assert "Vladimir Putin" not in {m.canonical for m in tag(text, "en").entities}
+
+
+def test_capitalised_preposition_at_a_sentence_start_is_not_a_given_name() -> None:
+    assert haftar_surfaces("Like Haftar, the commanders in Benghazi refused.", "en") == ["Haftar"]
+    assert haftar_surfaces("Według Haftara w Libii panuje spokój.", "pl") == ["Haftara"]

@@ -66,6 +66,9 @@ class Entity:
     # Weaker context: actors often named with it ("Russia", "Egypt"); two different
     # ones nearby support a bare surname.
     related: tuple[str, ...] = ()
+    # The surname alone is distinctive enough to link without support ("Putin"): set in
+    # the knowledge base for a few world figures whose family is not in the news.
+    surname_alone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,7 @@ class KnowledgeBase:
         context: Iterable[str] = (),
         roles: Iterable[str] = (),
         related: Iterable[str] = (),
+        surname_alone: bool = False,
     ) -> Entity:
         """Add an entity (or more aliases to one with the same id) and index its names."""
         if label not in LABELS:
@@ -150,6 +154,7 @@ class KnowledgeBase:
                 context=_merged((), context),
                 roles=_merged((), roles),
                 related=_merged((), related),
+                surname_alone=surname_alone,
             )
         else:
             entity = dataclasses.replace(
@@ -158,6 +163,7 @@ class KnowledgeBase:
                 context=_merged(entity.context, context),
                 roles=_merged(entity.roles, roles),
                 related=_merged(entity.related, related),
+                surname_alone=entity.surname_alone or surname_alone,
             )
             self._search_words.pop(eid, None)
             self._person_keys.pop(eid, None)
@@ -227,6 +233,7 @@ class KnowledgeBase:
                     context=[str(c) for c in record.get("context") or ()],
                     roles=[str(r) for r in roles],
                     related=[str(r) for r in record.get("related") or ()],
+                    surname_alone=record.get("surname_alone") is True,
                 )
             except KeyError as exc:
                 raise KnowledgeBaseError(
@@ -378,14 +385,18 @@ class KnowledgeBase:
         self._person_keys[entity_id] = cached
         return cached
 
-    def needs_support(self, entity_id: str, found: AliasMatch | None) -> bool:
-        """A one-word match of a person known by a full name: a bare surname."""
+    def has_full_name(self, entity_id: str) -> bool:
+        """A person the knowledge base knows with given names: a word before the surname
+        can tell whether a mention is this person or a namesake."""
         entity = self.entities[entity_id]
-        if entity.label != "PER":
-            return False
+        return entity.label == "PER" and bool(self.person_keys(entity_id)[0])
+
+    def needs_support(self, entity_id: str, found: AliasMatch | None = None) -> bool:
+        """Whether a one-word match (``found``, if given) of this entity is a bare surname
+        that may link only with support from the article."""
         if found is not None and found.words > 1:
             return False
-        return bool(self.person_keys(entity_id)[0])
+        return not self.entities[entity_id].surname_alone and self.has_full_name(entity_id)
 
     def context_keys(self, entity_id: str, language: str) -> TermKeys:
         """The keys of the entity's ``context`` terms: one of them near a bare surname

@@ -99,7 +99,7 @@ def _resolve(
     text: str, language: str, cand: Candidate, kb: KnowledgeBase, lexicon: Lexicon
 ) -> _Resolved:
     """What the span itself says: an entity, a namesake, or a surname needing support."""
-    if cand.entity_id is not None and not kb.needs_support(cand.entity_id, None):
+    if cand.entity_id is not None and not kb.has_full_name(cand.entity_id):
         return _Resolved(cand, cand.entity_id)  # an organisation, place, one-name person
     words = [m.group(0) for m in TOKEN.finditer(text, cand.start, cand.end)]
     if not words:
@@ -114,7 +114,7 @@ def _resolve(
         one_word = found.words == 1
     else:  # linked by the recogniser itself
         one_word = sum(1 for w in words if name_key(w)) == 1
-    if not one_word or not kb.needs_support(eid, None):
+    if not one_word or not kb.has_full_name(eid):
         return _Resolved(cand, eid)
     surname = found.key if found is not None and eid in found.ids else name_key(words[-1])
     given = given_name_before(text, cand.start, language, kb, lexicon, eid)
@@ -136,7 +136,7 @@ def _full_name(
     found = kb.match(words[-1:], language)
     if found is None:
         return _Resolved(cand)
-    people = [eid for eid in found.ids if kb.needs_support(eid, found)]
+    people = [eid for eid in found.ids if kb.has_full_name(eid)]
     if not people:
         return _Resolved(cand)
     eid = people[0]
@@ -179,7 +179,7 @@ def _decide_surnames(
     for item in resolved:
         if item.namesake:
             full_names.append(_FullName(item.cand.start, frozenset({item.namesake}), None))
-        elif item.entity_id and item.surname is None and kb.needs_support(item.entity_id, None):
+        elif item.entity_id and item.surname is None and kb.has_full_name(item.entity_id):
             words = TOKEN.findall(text, item.cand.start, item.cand.end)
             if len(words) > 1:
                 surnames = kb.person_keys(item.entity_id)[1]
@@ -197,9 +197,13 @@ def _decide_surnames(
             item.surname = None
             continue
         cand, eid = item.cand, item.entity_id
-        if eid in supported or (
-            title_before(text, cand.start, language, kb, lexicon, eid)
-            or context_near(text, cand.start, cand.end, language, kb, eid)
+        if (
+            eid in supported
+            or not kb.needs_support(eid)
+            or (
+                title_before(text, cand.start, language, kb, lexicon, eid)
+                or context_near(text, cand.start, cand.end, language, kb, eid)
+            )
         ):
             supported.add(eid)
         undecided.append(item)
@@ -254,12 +258,11 @@ def _link_by_context(
     if len(ids) != 1 or distance > MAX_UNSUPPORTED_FUZZY_EDITS:
         return None
     eid = ids[0]
-    if kb.needs_support(eid, None) and (
-        given_name_before(text, cand.start, language, kb, lexicon, eid) is not None
-        or not (
-            title_before(text, cand.start, language, kb, lexicon, eid)
-            or context_near(text, cand.start, cand.end, language, kb, eid)
-        )
+    if kb.has_full_name(eid) and given_name_before(text, cand.start, language, kb, lexicon, eid):
+        return None
+    if kb.needs_support(eid) and not (
+        title_before(text, cand.start, language, kb, lexicon, eid)
+        or context_near(text, cand.start, cand.end, language, kb, eid)
     ):
         return None
     return eid

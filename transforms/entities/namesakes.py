@@ -30,8 +30,8 @@ _TITLE_WORDS = 3
 # Languages that capitalise every noun: a capitalised word before a surname there says
 # nothing about given names ("Machthaber Haftar"), so only known given names count.
 NOUN_CAPITALISING = frozenset({"de", "lb"})
-# The last word before a position (searched with that position as the end).
-_LAST_WORD = re.compile(rf"(?<![^\W_])(?:{TOKEN.pattern})$")
+# A word as the tokeniser reads it (letters joined by inner apostrophes or hyphens).
+_WORD = re.compile(r"[^\W_](?:[^\W_]|['’\-](?=[^\W_]))*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +50,11 @@ def word_before(text: str, start: int) -> WordBefore | None:
     if i == start or start - i > 2 or i == 0:
         return None
     floor = max(0, i - _LOOKBACK)
-    found = _LAST_WORD.search(text, floor, i)
-    if found is None:
+    j = i
+    while j > floor and (text[j - 1].isalnum() or text[j - 1] in "'’-"):
+        j -= 1
+    found = _WORD.search(text, j, i)
+    if found is None or found.end() != i:
         return None
     return WordBefore(found.start(), found.group(0))
 
@@ -61,10 +64,10 @@ def given_name_before(
 ) -> WordBefore | None:
     """A given name written right before a surname of ``entity_id``, or None.
 
-    Where capitals mark names (not German, not caseless scripts, not a sentence
-    start), any capitalised word that is not a common word, title, role, demonym or
-    other knowledge-base name is taken as a given name; elsewhere only given names
-    the knowledge base or the lexicon knows count.
+    Where capitals mark names (not German, not caseless scripts; at a sentence start
+    only in languages whose common words the lexicon lists), any capitalised word that
+    is not a common word, title, role, demonym or other knowledge-base name is taken as
+    a given name; elsewhere only given names the knowledge base or the lexicon knows.
     """
     before = word_before(text, start)
     if before is None:
@@ -88,8 +91,10 @@ def given_name_before(
     if kb.match([word], language) is not None:
         return None  # another name of the knowledge base: "Libya's Haftar", "Ankara"
     caseless = not initial.isupper()
-    if caseless or language in NOUN_CAPITALISING or sentence_initial(text, before.start):
+    if caseless or language in NOUN_CAPITALISING:
         return None
+    if sentence_initial(text, before.start) and language not in lexicon.common_words:
+        return None  # a capitalised preposition ("Według Haftara") we have no list for
     return before
 
 

@@ -17,7 +17,7 @@ from transforms.entities.tokens import (
     sentence_initial,
     tokenize_names,
 )
-from transforms.names import fold, name_key
+from transforms.names import fold, has_clitics, name_key
 
 
 @dataclass
@@ -39,6 +39,7 @@ class RuleBasedRecognizer:
     ) -> list[Candidate]:
         kb = self.knowledge_base
         candidates: list[Candidate] = []
+        clitics = has_clitics(language)
         i = 0
         while i < len(tokens):
             token = tokens[i]
@@ -47,7 +48,12 @@ class RuleBasedRecognizer:
                 continue
             first_key = name_key(token.text)
             if first_key:
-                longest = max(1, kb.longest_alias_from_token(token.text, language))
+                longest = max(
+                    1,
+                    kb.longest_alias_from_token(token.text, language)
+                    if clitics
+                    else kb.longest_alias_from(first_key),
+                )
             elif i + 1 < len(tokens):  # "al Qaida": the particle does not count in the key
                 longest = 1 + kb.longest_alias_from(name_key(tokens[i + 1].text))
             else:
@@ -82,7 +88,7 @@ class RuleBasedRecognizer:
             start = token.start + found.lead
             given = (
                 given_name_before(text, start, language, kb, self.lexicon, eid)
-                if found.words == 1 and kb.needs_support(eid, found)
+                if found.words == 1 and kb.has_full_name(eid)
                 else None
             )
             if given is not None and i > 0 and not taken[i - 1]:
