@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.document import Document
 from transforms.entities import (
@@ -348,3 +350,25 @@ def test_distinctive_surname_links_alone_but_namesakes_still_do_not() -> None:
 def test_capitalised_preposition_at_a_sentence_start_is_not_a_given_name() -> None:
     assert haftar_surfaces("Like Haftar, the commanders in Benghazi refused.", "en") == ["Haftar"]
     assert haftar_surfaces("Według Haftara w Libii panuje spokój.", "pl") == ["Haftara"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Anna", "Hafter", "Haftarin", "Haftar'ın", "وحفتر", "المشير", "حفتر",
+                "Хафтаром", "маршал", "Marshal", "Libya", "Libyen", "Mohammed", "ل", "و",
+                "hafta", "Khalifa", "Saddam", "Haftar", " ", ".", "\n", "’s", "-", "Putin",
+            ]
+        ),
+        max_size=25,
+    ),
+    st.sampled_from(["en", "fi", "tr", "ar", "ru", "pl", "de", "und"]),
+)  # fmt: skip
+def test_offsets_hold_with_clitics_endings_and_namesakes(parts: list[str], language: str) -> None:
+    text = " ".join(parts)
+    doc = tag(text, language)
+    assert all(doc.text[m.start : m.end] == m.text and m.start < m.end for m in doc.entities)
+    starts = [m.start for m in doc.entities]
+    assert starts == sorted(starts)
