@@ -372,3 +372,10 @@ def test_offsets_hold_with_clitics_endings_and_namesakes(parts: list[str], langu
     assert all(doc.text[m.start : m.end] == m.text and m.start < m.end for m in doc.entities)
     starts = [m.start for m in doc.entities]
     assert starts == sorted(starts)
+
+
+def test_short_place_names_do_not_match_as_word_starts() -> None:
+    """Derna (key "dern") is no support in "sa dernière course"; "libyen" is."""
+    skier = "Hafter a gagné sa dernière course de la saison à Cortina."
+    assert HAFTAR not in {m.canonical for m in tag(skier, "fr").entities}
+    assert haftar_surfaces("Haftar, l'homme fort de l'Est libyen, refuse.", "fr") == ["Haftar"]

@@ -39,9 +39,11 @@ MIN_FUZZY_LENGTH = 4
 MIN_UNSUPPORTED_FUZZY_LENGTH = 7
 MAX_UNSUPPORTED_FUZZY_EDITS = 1
 
-# Context keys shorter than this match whole words only; longer ones also match as the
-# start of a word, so "Libya" supports "Libyan", "libysche", "Libyens".
-MIN_CONTEXT_PREFIX = 4
+# Context keys shorter than this match whole words (or a word without its case ending)
+# only; longer ones also match as the start of a word ("Libyan" supports "Libyans",
+# "libysch" supports "libyschen"). Four letters would let Derna ("dern") match French
+# "dernier".
+MIN_CONTEXT_PREFIX = 5
 
 
 class KnowledgeBaseError(ValueError):

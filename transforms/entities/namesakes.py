@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from transforms.entities.knowledge_base import MIN_CONTEXT_PREFIX, KnowledgeBase, TermKeys
 from transforms.entities.lexicon import Lexicon
 from transforms.entities.tokens import TOKEN, sentence_initial
-from transforms.names import clitic_stems, fold, name_key
+from transforms.names import clitic_stems, fold, name_key, name_stems
 
 # Characters searched on each side of a bare surname for the entity's context terms:
 # about two sentences of news prose.
@@ -157,12 +157,15 @@ def context_near(
 
 
 def _term_of(word: str, language: str, terms: TermKeys) -> int | None:
-    """The number of the support term this written word is a form of, if any."""
+    """The number of the support term this written word is a form of, if any: the word,
+    without a glued clitic, without a case ending, or (for long keys) a longer word."""
     if not terms:
         return None
     if word in terms.exact:
         return terms.exact[word]
-    for form in (word, *(stem for _, stem in clitic_stems(word, language))):
+    forms = [word, *(stem for _, stem in clitic_stems(word, language))]
+    forms.extend(stem for form in list(forms) for stem in name_stems(form, language))
+    for form in forms:
         key = name_key(form)
         term = terms.keys.get(key)
         if term is not None:
