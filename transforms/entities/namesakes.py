@@ -161,11 +161,11 @@ def _term_of(word: str, language: str, terms: TermKeys) -> int | None:
     without a glued clitic, without a case ending, or (for long keys) a longer word."""
     if not terms:
         return None
-    if word in terms.exact:
-        return terms.exact[word]
     forms = [word, *(stem for _, stem in clitic_stems(word, language))]
     forms.extend(stem for form in list(forms) for stem in name_stems(form, language))
     for form in forms:
+        if form in terms.exact:
+            return terms.exact[form]
         key = name_key(form)
         term = terms.keys.get(key)
         if term is not None:
