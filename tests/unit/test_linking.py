@@ -383,3 +383,15 @@ def test_short_place_names_do_not_match_as_word_starts() -> None:
     skier = "Hafter a gagné sa dernière course de la saison à Cortina."
     assert HAFTAR not in {m.canonical for m in tag(skier, "fr").entities}
     assert haftar_surfaces("Haftar, l'homme fort de l'Est libyen, refuse.", "fr") == ["Haftar"]
+
+
+def test_a_model_span_with_the_title_inside_is_supported_by_it() -> None:
+    text = "Yesterday General Haftar spoke for an hour."
+
+    def model(text: str, language: str) -> list[Candidate]:
+        start = text.index("General")
+        return [Candidate(start, text.index(" spoke"), "PER")]
+
+    doc = Document(id="t", origin="t", content=text, text=text, language="en")
+    mentions = tag_entities(doc, recognizer=model).entities
+    assert [(m.text, m.canonical) for m in mentions] == [("General Haftar", HAFTAR)]

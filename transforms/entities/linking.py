@@ -24,7 +24,7 @@ from transforms.entities.knowledge_base import (
     KnowledgeBase,
 )
 from transforms.entities.lexicon import Lexicon
-from transforms.entities.namesakes import context_near, given_name_before, title_before
+from transforms.entities.namesakes import context_near, given_name_before, is_role, title_before
 from transforms.entities.tokens import TOKEN, sentence_initial
 from transforms.names import fold, name_key, skeleton
 
@@ -146,20 +146,18 @@ def _full_name(
         if name_key(w)
         and fold(w) not in lexicon.titles
         and not lexicon.is_common(w, language)
-        and not _is_any_role(w, people, kb)
+        and not any(is_role(w, p, kb, language) for p in people)
     ]
     if not given:
-        # Only titles in front: a bare surname after all, offset by the title.
+        # Only titles in front ("General Haftar" as one span): the surname with its
+        # title, supported when the title is one of the person's roles.
+        if any(is_role(w, eid, kb, language) for w in words[:-1]):
+            return _Resolved(cand, eid)
         return _Resolved(cand, eid, surname=found.key)
     for person in people:
         if all(name_key(w) in kb.person_keys(person)[0] for w in given):
             return _Resolved(cand, person)
     return _Resolved(cand, None, namesake=found.key)
-
-
-def _is_any_role(word: str, people: list[str], kb: KnowledgeBase) -> bool:
-    folded = fold(word)
-    return any(folded in kb.role_words(p) for p in people)
 
 
 def _decide_surnames(
