@@ -339,12 +339,11 @@ class KnowledgeBase:
     def _match_stems(self, tokens: Sequence[str], language: str, lead: int) -> AliasMatch | None:
         last = tokens[-1]
         single = len(tokens) == 1
-        stems = name_stems(last, language)
         if single:
             ids = self._exact.get(last)
             if ids:
                 return AliasMatch(ids, lead, len(last) + lead, last, 1)
-            for variant in stems:
+            for variant in name_stems(last, language):
                 ids = self._exact.get(variant)
                 if ids:
                     return AliasMatch(ids, lead, len(variant) + lead, variant, 1)
@@ -353,7 +352,7 @@ class KnowledgeBase:
         if ids:
             tail = _before_case_apostrophe(last) + (lead if single else 0)
             return AliasMatch(ids, lead, tail, key, key.count(" ") + 1)
-        for variant in stems:
+        for variant in name_stems(last, language):
             key = name_key(variant) if single else phrase_key([*tokens[:-1], variant])
             ids = self._by_key.get(key) if key else None
             if ids:
@@ -454,9 +453,9 @@ class KnowledgeBase:
             self._roles[entity_id] = cached
         return cached
 
-    def head_skeletons(self, entity_id: str) -> set[str]:
+    def head_skeletons(self, entity_id: str) -> tuple[str, ...]:
         """Skeletons of the last token of every alias: what a typo is compared to."""
-        return set(self._head_skeletons.get(entity_id, ()))
+        return self._head_skeletons.get(entity_id, ())
 
     def closest(self, word_skeleton: str) -> tuple[tuple[str, ...], int]:
         """Entities whose alias head is nearest in edit distance (<= 1), with that distance.

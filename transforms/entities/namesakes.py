@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from transforms.entities.knowledge_base import MIN_CONTEXT_PREFIX, KnowledgeBase, TermKeys
 from transforms.entities.lexicon import Lexicon
 from transforms.entities.tokens import TOKEN, sentence_initial
-from transforms.names import clitic_stems, fold, name_key, name_stems
+from transforms.names import clitic_stems, fold, has_clitics, name_key, name_stems
 
 # Characters searched on each side of a bare surname for the entity's context terms:
 # about two sentences of news prose.
@@ -159,19 +159,29 @@ def context_near(
 def _term_of(word: str, language: str, terms: TermKeys) -> int | None:
     """The number of the support term this written word is a form of, if any: the word,
     without a glued clitic, without a case ending, or (for long keys) a longer word."""
-    if not terms:
+    if not terms or len(word) < 2:
         return None
-    forms = [word, *(stem for _, stem in clitic_stems(word, language))]
-    forms.extend(stem for form in list(forms) for stem in name_stems(form, language))
+    term = _term_of_form(word, terms)
+    if term is not None:
+        return term
+    forms = [stem for _, stem in clitic_stems(word, language)] if has_clitics(language) else []
+    forms.extend(stem for form in (word, *forms) for stem in name_stems(form, language))
     for form in forms:
-        if form in terms.exact:
-            return terms.exact[form]
-        key = name_key(form)
-        term = terms.keys.get(key)
+        term = _term_of_form(form, terms)
         if term is not None:
             return term
-        for size in range(MIN_CONTEXT_PREFIX, len(key)):
-            term = terms.keys.get(key[:size])
-            if term is not None:
-                return term
+    return None
+
+
+def _term_of_form(form: str, terms: TermKeys) -> int | None:
+    if form in terms.exact:
+        return terms.exact[form]
+    key = name_key(form)
+    term = terms.keys.get(key)
+    if term is not None:
+        return term
+    for size in range(MIN_CONTEXT_PREFIX, len(key)):
+        term = terms.keys.get(key[:size])
+        if term is not None:
+            return term
     return None
