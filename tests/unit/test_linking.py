@@ -395,3 +395,15 @@ def test_a_model_span_with_the_title_inside_is_supported_by_it() -> None:
     doc = Document(id="t", origin="t", content=text, text=text, language="en")
     mentions = tag_entities(doc, recognizer=model).entities
     assert [(m.text, m.canonical) for m in mentions] == [("General Haftar", HAFTAR)]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "not_linked"),
+    [
+        ("fr", "Les Français ont voté dimanche.", "France"),  # no -s stripping in French
+        ("hr", "Kad je vlada pala, počeli su prosvjedi.", "Chad"),  # "when", Chad's key
+        ("sk", "Mali sme veľké šťastie.", "Mali"),  # "we had", not the country
+    ],
+)
+def test_common_words_and_plurals_are_not_names(language: str, text: str, not_linked: str) -> None:
+    assert not_linked not in {m.canonical for m in tag(text, language).entities}

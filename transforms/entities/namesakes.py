@@ -30,6 +30,10 @@ _TITLE_WORDS = 3
 # Languages that capitalise every noun: a capitalised word before a surname there says
 # nothing about given names ("Machthaber Haftar"), so only known given names count.
 NOUN_CAPITALISING = frozenset({"de", "lb"})
+# Languages whose common words (kb/lexicon.yaml) are listed fully enough that a
+# capitalised word at a sentence start that is not one of them can be read as a given
+# name ("Anna Hafter won"); elsewhere it must be a known given name.
+SENTENCE_START_LANGUAGES = frozenset({"en", "da", "no", "nb", "nn", "sv", "nl", "fr", "es", "it"})
 # A word as the tokeniser reads it (letters joined by inner apostrophes or hyphens).
 _WORD = re.compile(r"[^\W_](?:[^\W_]|['’\-](?=[^\W_]))*")
 
@@ -65,7 +69,7 @@ def given_name_before(
     """A given name written right before a surname of ``entity_id``, or None.
 
     Where capitals mark names (not German, not caseless scripts; at a sentence start
-    only in languages whose common words the lexicon lists), any capitalised word that
+    only in ``SENTENCE_START_LANGUAGES``), any capitalised word that
     is not a common word, title, role, demonym or other knowledge-base name is taken as
     a given name; elsewhere only given names the knowledge base or the lexicon knows.
     """
@@ -93,8 +97,8 @@ def given_name_before(
     caseless = not initial.isupper()
     if caseless or language in NOUN_CAPITALISING:
         return None
-    if sentence_initial(text, before.start) and language not in lexicon.common_words:
-        return None  # a capitalised preposition ("Według Haftara") we have no list for
+    if sentence_initial(text, before.start) and language not in SENTENCE_START_LANGUAGES:
+        return None  # a capitalised preposition ("Według Haftara") a short list may miss
     return before
 
 

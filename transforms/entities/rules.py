@@ -68,7 +68,9 @@ class RuleBasedRecognizer:
                     continue
                 words = [t.text for t in tokens[i : i + length]]
                 found = kb.match(words, language)
-                if found and not (length == 1 and _shouting_short(tokens, i, found.tail)):
+                if found and not (
+                    length == 1 and self._not_a_name(text, tokens, i, found, language)
+                ):
                     match = (length, found)
                     break
             if match is None:
@@ -101,6 +103,21 @@ class RuleBasedRecognizer:
                 taken[j] = True
             i += length
         return candidates
+
+    def _not_a_name(
+        self, text: str, tokens: list[NameToken], i: int, found: AliasMatch, language: str
+    ) -> bool:
+        """A one-word alias that is no name here: a short alias in an all-caps line, or a
+        common word of the language at a sentence start ("Kad", Croatian "when", is Chad's
+        key; "Mali", Slovak "they had")."""
+        if _shouting_short(tokens, i, found.tail):
+            return True
+        words = self.lexicon.common_words.get(language)
+        return (
+            words is not None
+            and fold(tokens[i].text) in words
+            and sentence_initial(text, tokens[i].start)
+        )
 
     def _proper_names(
         self, text: str, tokens: list[NameToken], taken: list[bool], language: str
