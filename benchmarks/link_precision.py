@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent.parent / "shared" / "ner"
+# ../shared/ner beside the checkout (a worktree sits one level deeper).
+DEFAULT_DATA = next(
+    (
+        d
+        for d in (ROOT.parent / "shared" / "ner", ROOT.parent.parent / "shared" / "ner")
+        if d.is_dir()
+    ),
+    ROOT.parent / "shared" / "ner",
+)
 SENTENCES_PER_DOCUMENT = 8
 
 
