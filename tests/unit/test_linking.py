@@ -407,3 +407,12 @@ def test_a_model_span_with_the_title_inside_is_supported_by_it() -> None:
 )
 def test_common_words_and_plurals_are_not_names(language: str, text: str, not_linked: str) -> None:
     assert not_linked not in {m.canonical for m in tag(text, language).entities}
+
+
+def test_the_entitys_title_beats_a_namesake_earlier_in_the_article() -> None:
+    text = (
+        "Mohammed Haftar, a dentist in Manchester, is tired of questions about his name. "
+        "Marshal Haftar, who rules eastern Libya, has no relatives in Britain."
+    )
+    assert haftar_surfaces(text, "en") == ["Haftar"]
+    assert "Mohammed Haftar" in [m.text for m in tag(text, "en").entities]

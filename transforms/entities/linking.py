@@ -165,12 +165,13 @@ def _decide_surnames(
 ) -> None:
     """Link or refuse every one-word surname, in place.
 
-    1. A full name with that surname in the article decides: the nearest one before
-       it, else the nearest after it — the entity, or a namesake (then no link).
-    2. Otherwise the entity's role as a title right before it, or its context terms
-       within ``SUPPORT_WINDOW``, support it; support for one mention carries to every
-       bare mention of that entity in the article (it is the same story).
-    3. Without support the surname stays an unlinked PER mention: recall is traded for
+    1. One of the entity's roles as a title right before it links it ("Marshal Haftar").
+    2. Else a full name with that surname in the article decides: the nearest one
+       before it, else the nearest after it — the entity, or a namesake (no link).
+    3. Else its context terms within ``SUPPORT_WINDOW`` support it; support for one
+       mention carries to every bare mention of that entity in the article (it is the
+       same story).
+    4. Without support the surname stays an unlinked PER mention: recall is traded for
        precision, since a stray surname would raise a false alert.
     """
     full_names: list[_FullName] = []
@@ -187,6 +188,10 @@ def _decide_surnames(
     for item in resolved:
         if item.surname is None or item.entity_id is None:
             continue
+        cand, eid = item.cand, item.entity_id
+        if title_before(text, cand.start, language, kb, lexicon, eid):
+            item.surname = None  # "Marshal Haftar": the title names him, whoever else is here
+            continue
         referent = _nearest_full_name(item, full_names)
         if referent is not None:
             item.entity_id = referent.entity_id
@@ -194,14 +199,10 @@ def _decide_surnames(
                 item.namesake = item.surname
             item.surname = None
             continue
-        cand, eid = item.cand, item.entity_id
         if (
             eid in supported
             or not kb.needs_support(eid)
-            or (
-                title_before(text, cand.start, language, kb, lexicon, eid)
-                or context_near(text, cand.start, cand.end, language, kb, eid)
-            )
+            or context_near(text, cand.start, cand.end, language, kb, eid)
         ):
             supported.add(eid)
         undecided.append(item)
