@@ -392,11 +392,9 @@ class KnowledgeBase:
         entity = self.entities[entity_id]
         return entity.label == "PER" and bool(self.person_keys(entity_id)[0])
 
-    def needs_support(self, entity_id: str, found: AliasMatch | None = None) -> bool:
-        """Whether a one-word match (``found``, if given) of this entity is a bare surname
-        that may link only with support from the article."""
-        if found is not None and found.words > 1:
-            return False
+    def needs_support(self, entity_id: str) -> bool:
+        """Whether this entity's surname alone may link only with support from the article
+        (a person known by a full name, not marked ``surname_alone``)."""
         return not self.entities[entity_id].surname_alone and self.has_full_name(entity_id)
 
     def context_keys(self, entity_id: str, language: str) -> TermKeys:
