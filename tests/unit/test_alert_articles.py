@@ -1,4 +1,4 @@
-"""Alert precision and recall on namesakes and inflected mentions: 28 short articles.
+"""Alert precision and recall on namesakes and inflected mentions: 32 short articles.
 
 The articles (tests/data/entities/alerts/, listed with the expected outcome in
 ``manifest.tsv``) are news-style texts in 19 languages written for this test: Khalifa
