@@ -99,6 +99,7 @@ INFLECTED = [
     # Romance: no case endings, elided article
     ("fr", "Les forces d'Haftar encerclent Tripoli.", "Haftar"),
     ("ro", "Forțele lui Haftar înaintează spre Tripoli.", "Haftar"),
+    ("ro", "Trupele Haftarului au intrat în Sirte, în Libia.", "Haftarului"),
     # Arabic clitics: and / for / with; the clitic stays out of the mention
     ("ar", "أعلنت روسيا دعمها لحفتر في ليبيا.", "حفتر"),
     ("ar", "التقى الوفد بحفتر في بنغازي.", "حفتر"),
