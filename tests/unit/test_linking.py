@@ -417,3 +417,19 @@ def test_the_entitys_title_beats_a_namesake_earlier_in_the_article() -> None:
     )
     assert haftar_surfaces(text, "en") == ["Haftar"]
     assert "Mohammed Haftar" in [m.text for m in tag(text, "en").entities]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("tr", "Libya Ulusal Ordusu komutanı Halife Hafter Trablus'a girdi."),
+        ("hu", "Halifa Haftar elutasította a tűzszünetet."),
+        ("es", "Las fuerzas de Jalifa Haftar avanzan."),
+    ],
+)
+def test_given_name_spellings_of_other_languages_are_his(language: str, text: str) -> None:
+    assert haftar_surfaces(text, language), tag(text, language).entities
+
+
+def test_a_close_but_different_given_name_is_a_namesake() -> None:
+    assert HAFTAR not in {m.canonical for m in tag("Khalid Haftar opened a bakery.", "en").entities}
