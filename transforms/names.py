@@ -16,7 +16,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+INFLECTION_FILE = Path(__file__).resolve().parent / "kb" / "inflection.yaml"
+MIN_STEM_LETTERS = 3
 
 # Letters NFKD does not decompose into a base letter plus a mark.
 _LETTER_MAP = str.maketrans(
@@ -65,8 +74,8 @@ _TRANSLIT: tuple[tuple[str, str], ...] = (
 )
 _TRANSLIT_RE = re.compile("|".join(re.escape(src) for src, _ in _TRANSLIT))
 _TRANSLIT_MAP = dict(_TRANSLIT)
-_DOUBLE = re.compile(r"(.)\1+")
 _TRAILING_VOWELS = re.compile(r"(?<=....)[aeiou]+$")
+_VOWELS = frozenset("aeiou")
 
 
 @lru_cache(maxsize=32_768)  # bounded: a long run meets new words (numbers, names) forever
@@ -84,7 +93,9 @@ def skeleton(token: str) -> str:
     """One token folded, de-particled, transliterated and with double letters collapsed."""
     folded = _GLUED_PARTICLE.sub("", fold(token))
     spelled = _TRANSLIT_RE.sub(lambda m: _TRANSLIT_MAP[m.group(0)], folded)
-    return _DOUBLE.sub(r"\1", spelled)
+    # Collapse runs of one letter ("kaddafi" -> "kadafi"); groupby is several times
+    # faster than re.sub with a backreference template, and this runs per alias at load.
+    return "".join(letter for letter, _ in groupby(spelled))
 
 
 @lru_cache(maxsize=16_384)
@@ -96,7 +107,10 @@ def name_key(token: str) -> str:
     """
     if fold(token) in PARTICLES:
         return ""
-    return _TRAILING_VOWELS.sub("", skeleton(token))
+    shape = skeleton(token)
+    if shape[-1:] not in _VOWELS:
+        return shape
+    return _TRAILING_VOWELS.sub("", shape)
 
 
 def phrase_key(tokens: Sequence[str]) -> str:
@@ -104,7 +118,10 @@ def phrase_key(tokens: Sequence[str]) -> str:
     return " ".join(k for k in map(name_key, tokens) if k)
 
 
-# Inflection and possessive endings, tried only after the bare form missed.
+# Possessive endings for search terms (transforms/search_terms.py), tried only after the
+# bare form missed. Linking uses the fuller per-language case rules of kb/inflection.yaml
+# (``name_stems``); search keeps this short list so an index does not grow a term for
+# every case ending of every capitalised word.
 # Longest first, so "'s" is stripped before "s".
 INFLECTIONS: dict[str, tuple[str, ...]] = {
     "en": ("'s", "’s", "s'", "s’", "'", "’"),
@@ -137,3 +154,110 @@ def inflection_variants(token: str, language: str) -> tuple[str, ...]:
         if token.endswith(ending) and len(token) - len(ending) >= 2:
             variants.append(token[: -len(ending)])
     return tuple(dict.fromkeys(variants))
+
+
+@dataclass(frozen=True)
+class InflectionRule:
+    """How names inflect in one language (``kb/inflection.yaml``)."""
+
+    suffixes: tuple[str, ...] = ()  # longest first
+    prefixes: tuple[str, ...] = ()  # longest first
+    after_apostrophe: bool = False
+    min_stem: int = MIN_STEM_LETTERS
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{INFLECTION_FILE}: {where} must be a list of quoted strings.")
+    return list(value)
+
+
+def parse_inflection_rules(data: Any) -> dict[str, InflectionRule]:
+    """Per-language rules from the parsed YAML; rules naming one language merge."""
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ValueError(f"{INFLECTION_FILE} needs a top-level 'rules:' list.")
+    merged: dict[str, InflectionRule] = {}
+    for number, raw in enumerate(data["rules"], 1):
+        where = f"rule #{number}"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{INFLECTION_FILE}: {where} is not a mapping.")
+        languages = _strings([str(v) for v in raw.get("languages") or []], where + " languages")
+        suffixes = _strings(raw.get("suffixes"), where + " suffixes")
+        prefixes = _strings(raw.get("prefixes"), where + " prefixes")
+        min_stem = raw.get("min_stem", MIN_STEM_LETTERS)
+        if not languages or not isinstance(min_stem, int) or min_stem < 1:
+            raise ValueError(f"{INFLECTION_FILE}: {where} needs languages and min_stem >= 1.")
+        for language in languages:
+            old = merged.get(language, InflectionRule())
+            merged[language] = InflectionRule(
+                suffixes=_longest_first((*old.suffixes, *suffixes)),
+                prefixes=_longest_first((*old.prefixes, *prefixes)),
+                after_apostrophe=old.after_apostrophe or bool(raw.get("after_apostrophe")),
+                min_stem=max(old.min_stem, min_stem) if language in merged else min_stem,
+            )
+    return merged
+
+
+def _longest_first(endings: Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted(dict.fromkeys(endings), key=lambda e: (-len(e), e)))
+
+
+@lru_cache(maxsize=1)
+def inflection_rules() -> dict[str, InflectionRule]:
+    """The rules of ``kb/inflection.yaml``, read once per process."""
+    return parse_inflection_rules(yaml.safe_load(INFLECTION_FILE.read_text(encoding="utf-8")))
+
+
+def _rule(language: str) -> InflectionRule:
+    rules = inflection_rules()
+    return rules.get(language) or rules.get(language.split("-")[0]) or rules["und"]
+
+
+def _letter_count(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+@lru_cache(maxsize=32_768)
+def name_stems(token: str, language: str) -> tuple[str, ...]:
+    """The last token of a name without each case ending of ``language`` (not the token).
+
+    Only candidates: the caller accepts a stem when its key is a knowledge-base alias.
+    A one-letter ending must leave four letters, any other ``min_stem`` (Polish "Ula"
+    is not "Ul" + "a").
+    """
+    rule = _rule(language)
+    stems: list[str] = []
+    if rule.after_apostrophe:
+        match = _APOSTROPHE.search(token)
+        if match and match.start() >= 2:
+            stems.append(token[: match.start()])
+    lowered = token.lower()
+    for ending in rule.suffixes:
+        if lowered.endswith(ending):
+            stem = token[: -len(ending)]
+            floor = rule.min_stem + (1 if _letter_count(ending) <= 1 else 0)
+            if _letter_count(stem) >= floor:
+                stems.append(stem)
+    return tuple(dict.fromkeys(stems))
+
+
+@lru_cache(maxsize=256)
+def has_clitics(language: str) -> bool:
+    """Whether names take glued clitics in ``language`` (most languages: no)."""
+    return bool(_rule(language).prefixes)
+
+
+@lru_cache(maxsize=32_768)
+def clitic_stems(token: str, language: str) -> tuple[tuple[int, str], ...]:
+    """The first token of a name without each glued clitic (Arabic وحفتر -> حفتر).
+
+    Returns (characters cut, stem) pairs, so the mention can start after the clitic.
+    """
+    rule = _rule(language)
+    found: list[tuple[int, str]] = []
+    for prefix in rule.prefixes:
+        if token.startswith(prefix) and _letter_count(token) - len(prefix) >= rule.min_stem:
+            found.append((len(prefix), token[len(prefix) :]))
+    return tuple(found)
