@@ -23,7 +23,10 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from transforms.entities.lexicon import default_lexicon
+from transforms.entities.namesakes import given_name_before
 from transforms.facets import FACET_FIELDS, OTHER_FIELD
+from transforms.names import name_key
 from transforms.search_terms import query_terms, words
 
 SNIPPET_CHARS = 160
@@ -92,6 +95,10 @@ def resolve_entities(
     alias and inflection the pipeline links ("Hafter", "Haftars", "Libië") resolves.
     """
     tokens = words(query)
+    text = " ".join(tokens)
+    offsets = [0]
+    for token in tokens:
+        offsets.append(offsets[-1] + len(token) + 1)
     found: dict[str, None] = {}
     langs = list(dict.fromkeys([*languages, "und"]))
     i = 0
@@ -102,13 +109,27 @@ def resolve_entities(
                 ids, _ = knowledge_base.lookup(tokens[i:j], language)
                 if ids:
                     for entity_id in ids:
-                        found[knowledge_base.entity(entity_id).name] = None
+                        if j - i > 1 or not _namesake(
+                            knowledge_base, entity_id, text, offsets[i], language
+                        ):
+                            found[knowledge_base.entity(entity_id).name] = None
                     matched = j - i
                     break
             if matched:
                 break
         i += matched or 1
     return list(found)
+
+
+def _namesake(knowledge_base: Any, entity_id: str, text: str, start: int, language: str) -> bool:
+    """A given name before a person's surname that is none of the person's own ("Anna
+    Hafter"): someone else, decided by the same rules the linker applies in articles."""
+    if not knowledge_base.has_full_name(entity_id):
+        return False
+    given = given_name_before(text, start, language, knowledge_base, default_lexicon(), entity_id)
+    if given is None:
+        return False
+    return name_key(given.text) not in knowledge_base.person_keys(entity_id)[0]
 
 
 def build_query(request: SearchRequest) -> dict[str, Any]:

@@ -112,6 +112,10 @@ def kb():  # type: ignore[no-untyped-def]
         ("Libië", ["Libya"]),
         ("Khalifa Haftar Tripoli", ["Khalifa Haftar", "Tripoli"]),
         ("violence escalating", []),
+        # a namesake is someone else, as in articles; a known given name or a role is not
+        ("Anna Hafter", []),
+        ("Chalifa Hafter", ["Khalifa Haftar"]),
+        ("Marshal Haftar", ["Khalifa Haftar"]),
     ],
 )
 def test_resolve_entities_uses_the_linker_normalisation(
