@@ -42,7 +42,9 @@ LINGUA_SAMPLE_CHARS = 300  # lingua is ~linear in length; 300 chars keep it < 0.
 MIN_SCORE = 0.4  # below this the best guess is reported as und
 HINT_RATIO = 0.8  # a hint may only pick a runner-up scoring at least this share of the best
 
-_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[0-9_]+")
+# An address starts where a non-space run starts: from inside the run it would be re-scanned
+# from every character (quadratic in a long run without "@").
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<!\S)\S+@\S+|[0-9_]+")
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
