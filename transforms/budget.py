@@ -31,6 +31,7 @@ import signal
 import threading
 import time
 from types import FrameType, TracebackType
+from typing import Any
 
 from transforms.document import PoisonInputError
 
@@ -54,38 +55,19 @@ class _Expired(BaseException):  # an interrupt, like KeyboardInterrupt
     """Raised into the guarded code when its time is up; never escapes ``time_limit``."""
 
 
-def _raise_expired(_signum: int, _frame: FrameType | None) -> None:
-    if _Alarm.active is not None:
-        raise _Expired
+_CAN_ALARM = hasattr(signal, "setitimer")  # not on Windows
+_MAIN_THREAD = threading.main_thread().ident
 
 
-class _Alarm:
+class _AlarmState:
     """The SIGALRM path: one guarded block at a time, in the main thread."""
 
-    active: _Alarm | None = None
+    active = False
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._previous_handler: object = None
-        self._previous_timer = (0.0, 0.0)
-        self._started = 0.0
 
-    def arm(self) -> None:
-        self._previous_handler = signal.signal(signal.SIGALRM, _raise_expired)
-        self._started = time.monotonic()
-        _Alarm.active = self
-        self._previous_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def disarm(self) -> None:
-        try:
-            _Alarm.active = None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous_handler)  # type: ignore[arg-type]
-            delay, interval = self._previous_timer
-            if delay > 0:  # someone else's alarm (a test timeout) keeps its remaining time
-                left = delay - (time.monotonic() - self._started)
-                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
+def _raise_expired(_signum: int, _frame: FrameType | None) -> None:
+    if _AlarmState.active:
+        raise _Expired
 
 
 class _Watchdog(threading.Thread):
@@ -151,19 +133,25 @@ class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
     """``with time_limit(seconds, stage): ...`` raises ``StageTimeoutError`` when the block
     runs longer than ``seconds``; ``seconds`` of ``None`` or 0 sets no limit."""
 
+    __slots__ = ("_armed_at", "_guard", "_previous_handler", "_previous_timer", "seconds", "stage")
+
     def __init__(self, seconds: float | None, stage: str) -> None:
         self.seconds = seconds or 0.0
         self.stage = stage
-        self._alarm: _Alarm | None = None
         self._guard: _Guard | None = None
+        self._previous_handler: Any = None
+        self._previous_timer = (0.0, 0.0)
+        self._armed_at = 0.0
 
     def __enter__(self) -> time_limit:
         if self.seconds <= 0:
             return self
-        in_main = threading.current_thread() is threading.main_thread()
-        if in_main and hasattr(signal, "setitimer") and _Alarm.active is None:
-            self._alarm = _Alarm(self.seconds)
-            self._alarm.arm()
+        if _CAN_ALARM and not _AlarmState.active and threading.get_ident() == _MAIN_THREAD:
+            self._previous_handler = signal.signal(signal.SIGALRM, _raise_expired)
+            _AlarmState.active = True
+            self._previous_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            if self._previous_timer[0] > 0:
+                self._armed_at = time.monotonic()
         else:
             self._guard = _Guard(self.seconds)
             _watchdog().watch(self._guard)
@@ -175,16 +163,29 @@ class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self.seconds <= 0:
+            return
         expired = exc_type is _Expired
         try:
-            if self._alarm is not None:
-                self._alarm.disarm()
-            elif self._guard is not None:
+            if self._guard is None:
+                self._disarm()
+            else:
                 expired = self._stop_guard() or expired
         except _Expired:  # the time ran out just as the block ended
             expired = True
         if expired:
             raise StageTimeoutError(self.stage, self.seconds) from None
+
+    def _disarm(self) -> None:
+        try:
+            _AlarmState.active = False
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous_handler)
+            delay, interval = self._previous_timer
+            if delay > 0:  # someone else's alarm (a test timeout) keeps its remaining time
+                left = delay - (time.monotonic() - self._armed_at)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
 
     def _stop_guard(self) -> bool:
         guard = self._guard
