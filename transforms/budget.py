@@ -3,18 +3,24 @@
 No transform should be slow on any input (``tests/unit/test_regex_linear.py``), but the
 next pathological input is not known yet, and one document must never hold the
 pipeline and its commit for minutes. ``time_limit(seconds, stage)`` stops the block it
-guards once the seconds have passed and raises ``StageTimeoutError``, a poison-input error
-the chain turns into a dead letter naming the stage.
+guards once it has used that much CPU time and raises ``StageTimeoutError``, a
+poison-input error the chain turns into a dead letter naming the stage.
+
+CPU time, not wall time: the stages compute and never wait, and on a busy machine a
+large ordinary page can take several times its CPU time in wall time (a 4.8 MB page:
+1.4 s of CPU, 6.8 s of wall time on this shared machine), so a wall-clock budget would
+reject good documents exactly when the machine is loaded.
 
 How the work is stopped, since a thread cannot stop another in CPython:
 
 - **In the main thread** (the local runner and ``newsbeam process`` run every stage
-  there): a ``SIGALRM`` from ``setitimer``. Its handler raises between two bytecodes,
-  and the regex engine checks for signals while it matches, so a runaway regex stops
-  too. Cost: four system calls per stage.
-- **In any other thread** (a runner's SDK harness threads): a watchdog thread raises
-  the exception in the late thread with ``PyThreadState_SetAsyncExc``. That is seen only
-  between bytecodes: a long call into C (one regex match, one lxml parse) finishes first.
+  there): ``SIGPROF`` from ``setitimer(ITIMER_PROF)``, the process's CPU clock. Its
+  handler raises between two bytecodes, and the regex engine checks for signals while
+  it matches, so a runaway regex stops too. Cost: about 5 microseconds per stage.
+- **In any other thread** (a runner's SDK harness threads): a watchdog thread reads the
+  guarded thread's own CPU clock every ``WATCH_EVERY_S`` and raises the exception in it
+  with ``PyThreadState_SetAsyncExc``. That is seen only between bytecodes: a long call
+  into C (one regex match, one lxml parse) finishes first.
 
 Neither can cut a long call into C code that never returns to Python (lxml parsing),
 so such inputs are bounded at their cause (``transforms/html.py`` caps attributes).
@@ -25,8 +31,6 @@ swallow it.
 from __future__ import annotations
 
 import ctypes
-import heapq
-import itertools
 import signal
 import threading
 import time
@@ -56,11 +60,12 @@ class _Expired(BaseException):  # an interrupt, like KeyboardInterrupt
 
 
 _CAN_ALARM = hasattr(signal, "setitimer")  # not on Windows
+WATCH_EVERY_S = 0.05
 _MAIN_THREAD = threading.main_thread().ident
 
 
 class _AlarmState:
-    """The SIGALRM path: one guarded block at a time, in the main thread."""
+    """The SIGPROF path: one guarded block at a time, in the main thread."""
 
     active = False
 
@@ -71,33 +76,32 @@ def _raise_expired(_signum: int, _frame: FrameType | None) -> None:
 
 
 class _Watchdog(threading.Thread):
-    """The fallback for other threads: raises ``_Expired`` into a thread past its deadline."""
+    """The fallback for other threads: raises ``_Expired`` into a thread past its budget."""
 
     def __init__(self) -> None:
         super().__init__(name="newsbeam-stage-budget", daemon=True)
         self.lock = threading.Condition()
-        self._deadlines: list[tuple[float, int, _Guard]] = []
-        self._order = itertools.count()
+        self._guards: set[_Guard] = set()
 
     def watch(self, guard: _Guard) -> None:
         with self.lock:
-            heapq.heappush(self._deadlines, (guard.deadline, next(self._order), guard))
+            self._guards.add(guard)
             self.lock.notify()
+
+    def forget(self, guard: _Guard) -> None:
+        self._guards.discard(guard)  # under self.lock
 
     def run(self) -> None:
         while True:
             with self.lock:
-                while not self._deadlines:
+                while not self._guards:
                     self.lock.wait()
-                deadline, _, guard = self._deadlines[0]
-                wait = deadline - time.monotonic()
-                if wait > 0:
-                    self.lock.wait(wait)
-                    continue
-                heapq.heappop(self._deadlines)
-                if guard.active:
-                    guard.fired = True
-                    _async_raise(guard.thread_id, _Expired)
+                for guard in list(self._guards):
+                    if guard.active and guard.cpu_used() >= guard.seconds:
+                        guard.fired = True
+                        self._guards.discard(guard)
+                        _async_raise(guard.thread_id, _Expired)
+                self.lock.wait(WATCH_EVERY_S)
 
 
 def _async_raise(thread_id: int, exception: type[BaseException] | None) -> None:
@@ -120,13 +124,21 @@ def _watchdog() -> _Watchdog:
 
 
 class _Guard:
-    """The watchdog path's record of one guarded block."""
+    """The watchdog path's record of one guarded block, on its thread's CPU clock."""
 
     def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
+        self.seconds = seconds
         self.thread_id = threading.get_ident()
+        self._clock = time.pthread_getcpuclockid(self.thread_id)
+        self._started = time.clock_gettime(self._clock)
         self.active = True
         self.fired = False
+
+    def cpu_used(self) -> float:
+        try:
+            return time.clock_gettime(self._clock) - self._started
+        except OSError:  # the thread has ended
+            return 0.0
 
 
 class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
@@ -147,11 +159,11 @@ class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
         if self.seconds <= 0:
             return self
         if _CAN_ALARM and not _AlarmState.active and threading.get_ident() == _MAIN_THREAD:
-            self._previous_handler = signal.signal(signal.SIGALRM, _raise_expired)
+            self._previous_handler = signal.signal(signal.SIGPROF, _raise_expired)
             _AlarmState.active = True
-            self._previous_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self._previous_timer = signal.setitimer(signal.ITIMER_PROF, self.seconds)
             if self._previous_timer[0] > 0:
-                self._armed_at = time.monotonic()
+                self._armed_at = time.process_time()
         else:
             self._guard = _Guard(self.seconds)
             _watchdog().watch(self._guard)
@@ -180,19 +192,21 @@ class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
         try:
             _AlarmState.active = False
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous_handler)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, self._previous_handler)
             delay, interval = self._previous_timer
-            if delay > 0:  # someone else's alarm (a test timeout) keeps its remaining time
-                left = delay - (time.monotonic() - self._armed_at)
-                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
+            if delay > 0:  # someone else's timer (a profiler) keeps its remaining time
+                left = delay - (time.process_time() - self._armed_at)
+                signal.setitimer(signal.ITIMER_PROF, max(left, 1e-6), interval)
 
     def _stop_guard(self) -> bool:
         guard = self._guard
         assert guard is not None
-        with _watchdog().lock:
+        watchdog = _watchdog()
+        with watchdog.lock:
             guard.active = False
             fired = guard.fired
+            watchdog.forget(guard)
         if fired:
             _async_raise(guard.thread_id, None)  # withdraw it if it was not delivered yet
         return fired

@@ -1,4 +1,4 @@
-"""The per-stage time budget stops runaway work and leaves no alarm behind."""
+"""The per-stage time budget (CPU seconds) stops runaway work and leaves no timer behind."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_a_python_loop_in_the_main_thread_is_stopped_with_the_stage_named() -> N
     started = time.monotonic()
     with pytest.raises(StageTimeoutError) as caught, time_limit(LIMIT_S, "metadata"):
         _loop_forever(_doc("x"))
-    assert LIMIT_S <= time.monotonic() - started < LIMIT_S + 2
+    assert LIMIT_S <= time.monotonic() - started < LIMIT_S + 20  # CPU budget; a busy machine
     assert caught.value.reason == "timeout"
     assert "metadata stage" in caught.value.message
 
@@ -39,14 +39,14 @@ def test_a_catastrophic_regex_is_stopped_while_it_matches() -> None:
     started = time.monotonic()
     with pytest.raises(StageTimeoutError), time_limit(LIMIT_S, "boilerplate"):
         re.match(r"(a|aa)+$", "a" * 200 + "b")  # exponential: would run for ages
-    assert time.monotonic() - started < LIMIT_S + 2
+    assert time.monotonic() - started < LIMIT_S + 20
 
 
 def test_a_stage_that_catches_every_exception_cannot_swallow_its_timeout() -> None:
     def stubborn(doc: Document) -> Document:
         while True:
             try:
-                time.sleep(0.01)
+                sum(range(1000))
             except Exception:  # noqa: BLE001 - what a careless stage might do
                 continue
 
@@ -67,7 +67,7 @@ def test_a_loop_in_another_thread_is_stopped_by_the_watchdog() -> None:
 
     thread = threading.Thread(target=worker)
     thread.start()
-    thread.join(LIMIT_S + 5)
+    thread.join(LIMIT_S + 20)
     assert not thread.is_alive()
     assert isinstance(outcome[0], StageTimeoutError)
 
@@ -76,30 +76,34 @@ def test_fast_work_is_untouched_and_no_alarm_goes_off_afterwards() -> None:
     for _ in range(200):
         with time_limit(LIMIT_S, "fingerprint"):
             sum(range(100))
-    time.sleep(LIMIT_S * 2)  # a stray alarm or async exception would raise here
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+    spin_until = time.process_time() + LIMIT_S * 2
+    while time.process_time() < spin_until:  # a stray timer or async exception would raise here
+        pass
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGPROF) in (signal.SIG_DFL, signal.SIG_IGN, None)
 
 
-def test_an_alarm_set_by_someone_else_keeps_its_handler_and_remaining_time() -> None:
+def test_a_cpu_timer_set_by_someone_else_keeps_its_handler_and_remaining_time() -> None:
     fired: list[int] = []
-    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
-    signal.setitimer(signal.ITIMER_REAL, 0.8)
+    previous = signal.signal(signal.SIGPROF, lambda signum, frame: fired.append(signum))
+    signal.setitimer(signal.ITIMER_PROF, 0.8)
     try:
         with time_limit(LIMIT_S, "extract"):
             pass
-        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
-        assert 0.3 < remaining <= 0.8
-        time.sleep(1.0)
-        assert fired == [signal.SIGALRM]
+        remaining, _ = signal.getitimer(signal.ITIMER_PROF)
+        assert 0.3 < remaining <= 0.9  # the CPU timer counts in clock ticks
+        spin_until = time.process_time() + 1.5
+        while time.process_time() < spin_until and not fired:
+            pass
+        assert fired == [signal.SIGPROF]
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def test_no_limit_means_no_timer() -> None:
     with time_limit(None, "extract"):
-        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
 
 
 def test_enrich_dead_letters_the_looping_document_and_runs_the_next() -> None:
