@@ -48,7 +48,7 @@ class StageTimeoutError(PoisonInputError):
     def __init__(self, stage: str, seconds: float) -> None:
         super().__init__(
             REASON,
-            f"the {stage} stage ran past its time budget of {seconds:g} s on this document "
+            f"the {stage} stage ran past its time budget of {seconds:g} s of CPU on this document "
             "and was stopped; the input is pathological for it (raise stage_timeout_s only "
             "if ordinary documents hit this).",
         )

@@ -63,7 +63,7 @@ def test_a_never_ending_stage_is_a_timeout_dead_letter_and_the_bundle_is_indexed
     ]
     (letter,) = letters
     assert Path(letter["_source"]["origin"]).name == "stuck.txt"
-    assert "metadata stage ran past its time budget of 1 s" in letter["_source"]["message"]
+    assert "metadata stage ran past its time budget of 1 s of CPU" in letter["_source"]["message"]
     ends = end_offsets(settings.kafka_bootstrap, settings.raw_topic)
     assert (
         committed_offsets(settings.kafka_bootstrap, settings.raw_topic, settings.consumer_group)
