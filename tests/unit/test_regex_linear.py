@@ -295,3 +295,28 @@ def test_boilerplate_rules_answer_as_before(line: str) -> None:
 def test_language_noise_pattern_answers_as_before(text: str) -> None:
     old = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[0-9_]+")
     assert old.sub(" ", text) == _NOISE.sub(" ", text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet="aeioubxAE'-", max_size=12))
+def test_name_keys_lose_trailing_vowels_as_before(token: str) -> None:
+    from transforms.names import PARTICLES, fold, name_key, skeleton
+
+    old = re.compile(r"(?<=....)[aeiou]+$")
+    expected = "" if fold(token) in PARTICLES else old.sub("", skeleton(token))
+    assert name_key(token) == expected
+
+
+def test_name_keys_are_linear_in_a_long_run_of_vowels() -> None:
+    from transforms.names import name_key, skeleton
+
+    def key(doc: Document) -> Any:
+        name_key.cache_clear()  # a cached answer would hide the cost on the second try
+        skeleton.cache_clear()
+        return name_key(doc.text)
+
+    def token(size: int) -> Document:
+        text = "B" + "aeiou" * (size // 5) + "x"
+        return Document(id=str(size), origin="test", content=text, text=text)
+
+    assert not _growth_ok(key, token(SMALL), token(LARGE))
