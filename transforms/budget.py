@@ -30,10 +30,12 @@ swallow it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -110,6 +112,7 @@ def _async_raise(thread_id: int, exception: type[BaseException] | None) -> None:
     )
 
 
+_CURRENT = threading.local()  # the watchdog path's guard of this thread, if any
 _WATCHDOG: _Watchdog | None = None
 _WATCHDOG_LOCK = threading.Lock()
 
@@ -140,6 +143,9 @@ class _Guard:
         except OSError:  # the thread has ended
             return 0.0
 
+    def credit(self, seconds: float) -> None:
+        self._started += seconds
+
 
 class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
     """``with time_limit(seconds, stage): ...`` raises ``StageTimeoutError`` when the block
@@ -166,6 +172,7 @@ class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
                 self._armed_at = time.process_time()
         else:
             self._guard = _Guard(self.seconds)
+            _CURRENT.guard = self._guard
             _watchdog().watch(self._guard)
         return self
 
@@ -207,6 +214,29 @@ class time_limit:  # noqa: N801 - used as a context manager, like contextlib's
             guard.active = False
             fired = guard.fired
             watchdog.forget(guard)
+        _CURRENT.guard = None
         if fired:
             _async_raise(guard.thread_id, None)  # withdraw it if it was not delivered yet
         return fired
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Stop the running budget's clock for a cost that belongs to the process, not to the
+    document in hand: loading a model on first use (lingua reads every language model, 5 s
+    of CPU, on its first short text). Without a running budget it does nothing."""
+    if _AlarmState.active and threading.get_ident() == _MAIN_THREAD:
+        left, interval = signal.setitimer(signal.ITIMER_PROF, 0)
+        try:
+            yield
+        finally:
+            if _AlarmState.active:
+                signal.setitimer(signal.ITIMER_PROF, max(left, 1e-6), interval)
+        return
+    guard = getattr(_CURRENT, "guard", None)
+    started = time.thread_time()
+    try:
+        yield
+    finally:
+        if guard is not None:
+            guard.credit(time.thread_time() - started)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pycld2
 
+from transforms.budget import paused
 from transforms.document import Document
 
 UNDETERMINED = "und"
@@ -65,6 +66,7 @@ class LanguageDetector:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lingua: dict[frozenset[str] | None, Any] = {}
+        self._asked: set[frozenset[str] | None] = set()
 
     def _lingua_for(self, group: frozenset[str] | None) -> Any:
         detector = self._lingua.get(group)
@@ -85,9 +87,15 @@ class LanguageDetector:
 
     def _ask_lingua(self, text: str, group: frozenset[str] | None) -> list[tuple[str, float]]:
         """Lingua's best two candidates with their confidence, best first."""
-        values = self._lingua_for(group).compute_language_confidence_values(
-            _sample(text, LINGUA_SAMPLE_CHARS)
-        )
+        detector, sample = self._lingua_for(group), _sample(text, LINGUA_SAMPLE_CHARS)
+        if group in self._asked:
+            values = detector.compute_language_confidence_values(sample)
+        else:
+            # lingua reads its models on the first question (all languages of the text's
+            # script: 5 s of CPU, 900 MiB): the process's cost, off the document's budget.
+            with paused():
+                values = detector.compute_language_confidence_values(sample)
+            self._asked.add(group)
         return [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[:2]]
 
     def detect(self, text: str, hint: str | None = None) -> tuple[str, float]:

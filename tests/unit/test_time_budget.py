@@ -130,3 +130,38 @@ def test_enrich_dead_letters_the_looping_document_and_runs_the_next() -> None:
     enriched = enrich(good, stages, LIMIT_S)
     assert isinstance(enriched, Document)
     assert enriched.language == "en"
+
+
+def _burn(seconds: float) -> None:
+    until = time.process_time() + seconds
+    while time.process_time() < until:
+        pass
+
+
+def test_a_paused_stretch_does_not_count_and_the_rest_still_does() -> None:
+    """Loading a model on first use is the process's cost, not the document's."""
+    from transforms.budget import paused
+
+    with time_limit(LIMIT_S, "language"):
+        with paused():
+            _burn(LIMIT_S * 2)
+        _burn(LIMIT_S / 3)
+
+    def pause_then_overrun() -> None:
+        with paused():
+            _burn(LIMIT_S / 3)
+        _burn(LIMIT_S * 10)
+
+    with pytest.raises(StageTimeoutError), time_limit(LIMIT_S, "language"):
+        pause_then_overrun()
+
+
+def test_the_first_short_text_loads_lingua_off_the_budget() -> None:
+    """lingua reads every language model on its first short text (seconds of CPU): that
+    must not make the document a timeout."""
+    from transforms.language import LanguageDetector
+
+    detector = LanguageDetector()  # its own, so the models are not loaded yet in this test
+    with time_limit(1.0, "language"):
+        code, _ = detector.detect("Khalifa Haftar mødtes med embedsmænd i Tripoli mandag.")
+    assert code == "da"
