@@ -223,7 +223,8 @@ def render(results: dict[str, Any]) -> str:
 
 
 def _per_cpu_with_start_up(run: dict[str, Any]) -> float:
-    return run["indexed"] / run["child_cpu_s"] if run["child_cpu_s"] else 0.0
+    done = run["indexed"] + run.get("warm_up", 0)
+    return done / run["child_cpu_s"] if run["child_cpu_s"] else 0.0
 
 
 def _per_cpu(run: dict[str, Any]) -> float:
@@ -234,8 +235,33 @@ def _per_cpu(run: dict[str, Any]) -> float:
     return _per_cpu_with_start_up(run)
 
 
+# The chain alone and the pipeline are measured minutes apart; CPU time per document
+# varies less than wall time, but not by nothing.
+SANITY_TOLERANCE = 1.15
+
+
+def sanity_problems(results: dict[str, Any]) -> list[str]:
+    """Measurements that cannot both be right: a pipeline runs the whole chain on every
+    document and more besides, so per CPU-second it cannot beat the chain alone. A
+    sentence per violation (the pipeline's CPU measure is missing work)."""
+    chains = {c["kind"]: c for c in (results.get("stages") or {}).get("chain", [])}
+    problems = []
+    for run in results.get("pipeline") or []:
+        chain = chains.get(run["kind"])
+        per_cpu = _per_cpu(run)
+        if chain and per_cpu > SANITY_TOLERANCE * chain["docs_per_s_cpu"]:
+            problems.append(
+                f"{run['kind']} pipeline, {run['documents']:,} documents, {run['workers']} "
+                f"worker(s): {per_cpu:,.0f} documents per CPU-s, more than the chain alone "
+                f"({chain['docs_per_s_cpu']:,.0f}); its CPU measure misses work."
+            )
+    return problems
+
+
 def _ratios(results: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    for problem in sanity_problems(results):
+        rows.append([f"**measurement error**: {problem}", "", "", False])
     chains = {c["kind"]: c for c in (results.get("stages") or {}).get("chain", [])}
     runs = results.get("pipeline") or []
     text_chain = chains.get("text")

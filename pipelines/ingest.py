@@ -71,7 +71,7 @@ def build(
             shard=shard,
         )
         | "Decode" >> beam.ParDo(_DecodeRecord())
-        | "Enrich" >> EnrichDocuments(settings.knowledge_base_file)
+        | "Enrich" >> EnrichDocuments(settings.knowledge_base_file, settings.stage_timeout_s)
         | "AssignStories" >> AssignStories(settings)
         | "RaiseAlerts" >> RaiseAlerts(settings)
         | "Write" >> WriteResults(settings)

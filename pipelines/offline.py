@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from connectors.files import read_articles
 from pipelines.settings import Settings
-from transforms.chain import build_stages, enrich
+from transforms.chain import build_stages, enrich, warm_up
 from transforms.document import DeadLetter, Document
 
 
@@ -49,8 +49,11 @@ def document_record(doc: Document) -> dict[str, Any]:
 def process_paths(paths: Iterable[str | Path], settings: Settings, out: TextIO, err: TextIO) -> int:
     rejected = 0
     stages = build_stages(settings.knowledge_base_file)
+    warm_up(stages)  # models load before the first document's time budget starts
     for item in read_articles(paths, settings.max_document_bytes):
-        result = enrich(item, stages) if isinstance(item, Document) else item
+        result = (
+            enrich(item, stages, settings.stage_timeout_s) if isinstance(item, Document) else item
+        )
         if isinstance(result, DeadLetter):
             rejected += 1
             print(

@@ -42,6 +42,9 @@ class Settings:
     max_document_bytes: int = 2_000_000
     bulk_size: int = 500
     startup_timeout_s: float = 120.0
+    # A stage that runs longer than this on one document stops and dead-letters it as
+    # `timeout` (transforms/budget.py); ordinary documents take milliseconds per stage.
+    stage_timeout_s: float = 5.0
     # Operator-edited data files; empty means the packaged default.
     sources_file: str = ""
     watchlist_file: str = ""

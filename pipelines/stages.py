@@ -16,23 +16,26 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.chain import STAGES, Stage, build_stages, dead_letter
+from transforms.chain import STAGES, Stage, apply_stage, build_stages, warm_up
 from transforms.document import DeadLetter, Document
 
 
 class _ApplyStage(beam.DoFn):  # type: ignore[misc]
-    def __init__(self, stage: Stage) -> None:
+    def __init__(self, stage: Stage, limit_s: float | None, chain: tuple[Stage, ...]) -> None:
         self._stage = stage
+        self._limit_s = limit_s
+        self._chain = chain  # to warm this stage's models up before any document is timed
+
+    def setup(self) -> None:
+        if self._limit_s:
+            warm_up(self._chain)
 
     def process(self, element: tuple[Any, Document | DeadLetter]) -> Iterator[Any]:
         ack, doc = element
         if isinstance(doc, DeadLetter):
             yield element
             return
-        try:
-            yield ack, self._stage.apply(doc)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded as data
-            yield ack, dead_letter(self._stage.name, doc, exc)
+        yield ack, apply_stage(self._stage, doc, self._limit_s)
 
 
 class _Stage(beam.PTransform):  # type: ignore[misc]
@@ -40,12 +43,19 @@ class _Stage(beam.PTransform):  # type: ignore[misc]
 
     stage_name: str
 
-    def __init__(self, stage: Stage | None = None) -> None:
+    def __init__(
+        self,
+        stage: Stage | None = None,
+        limit_s: float | None = None,
+        chain: tuple[Stage, ...] = STAGES,
+    ) -> None:
         super().__init__()
         self.stage = stage or _DEFAULT[self.stage_name]
+        self.limit_s = limit_s
+        self.chain = chain
 
     def expand(self, docs: Any) -> Any:
-        return docs | beam.ParDo(_ApplyStage(self.stage))
+        return docs | beam.ParDo(_ApplyStage(self.stage, self.limit_s, self.chain))
 
 
 _DEFAULT = {stage.name: stage for stage in STAGES}
@@ -101,14 +111,18 @@ _BY_STAGE_NAME: dict[str, type[_Stage]] = {
 
 
 class EnrichDocuments(beam.PTransform):  # type: ignore[misc]
-    """Every stage in order over ``(ack, Document | DeadLetter)``."""
+    """Every stage in order over ``(ack, Document | DeadLetter)``; with ``stage_timeout_s``,
+    a stage that runs longer on one document makes it a ``timeout`` dead letter."""
 
-    def __init__(self, knowledge_base_file: str = "") -> None:
+    def __init__(self, knowledge_base_file: str = "", stage_timeout_s: float | None = None) -> None:
         super().__init__()
         self._stages = build_stages(knowledge_base_file)
+        self._limit_s = stage_timeout_s
 
     def expand(self, docs: Any) -> Any:
         for stage in self._stages:
             transform_type = _BY_STAGE_NAME[stage.name]
-            docs = docs | transform_type.__name__ >> transform_type(stage)
+            docs = docs | transform_type.__name__ >> transform_type(
+                stage, self._limit_s, self._stages
+            )
         return docs

@@ -37,6 +37,10 @@ MAX_TREE_SIZE = 200_000
 STAGE = "extract"
 # Less than this is a menu or a caption, not an article (the shortest wire briefs are longer).
 MIN_TEXT_CHARS = 40
+# libxml2 compares each attribute of a start tag with every earlier one: 64k attributes on
+# one element took 121 s to parse. An element with more than this many loses them all before
+# parsing (no article needs them; its text stays), which bounds the parse to linear time.
+MAX_ATTRIBUTES = 100
 
 # A private copy of trafilatura's settings; the tree cap lives there, not in arguments.
 _CONFIG = use_config()
@@ -60,8 +64,22 @@ _EXTRACTORS = {
 
 _LOG = logging.getLogger(__name__)
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
-# trafilatura already splits bylines ("A and B", "A und B") and joins names with "; ".
-_SPLIT_AUTHORS = re.compile(r"\s*;\s*")
+# One attribute, taken whole (atomic, possessive: each character is read once per attempt):
+# a name, then optionally = and a quoted or bare value; after whitespace or a closing quote.
+_ATTRIBUTE = (
+    r"""(?>(?:\s++|(?<=["']))[^\s"'=<>/]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'>]++))?)"""
+)
+# A start tag with more than MAX_ATTRIBUTES of them, up to (not including) its end.
+_ATTRIBUTE_FLOOD = re.compile(
+    rf"<([A-Za-z][^\s/<>\"'=]*+){_ATTRIBUTE}{{{MAX_ATTRIBUTES + 1}}}{_ATTRIBUTE}*+"
+)
+
+
+def bound_attributes(html: str) -> tuple[str, int]:
+    """The page with every start tag of more than ``MAX_ATTRIBUTES`` attributes cut to its
+    bare name, and how many such tags there were. One pass of the regex engine, no Python
+    per tag: the ordinary page pays a scan, not a parse."""
+    return _ATTRIBUTE_FLOOD.subn(r"<\1", html)
 
 
 def _declared_language(tree: Any) -> str | None:
@@ -134,7 +152,8 @@ def _paragraphs(text: str) -> str:
 def _authors(value: str | None) -> list[str]:
     if not value:
         return []
-    names = (name.strip(" ,") for name in _SPLIT_AUTHORS.split(value))
+    # trafilatura already splits bylines ("A and B", "A und B") and joins names with "; ".
+    names = (name.strip().strip(" ,") for name in value.split(";"))
     return list(dict.fromkeys(name for name in names if name))
 
 
@@ -150,8 +169,9 @@ def extract_html(doc: Document) -> Document:
         )
     if not doc.content.strip():
         raise PoisonInputError("empty", "the page is empty.")
+    content, flooded = bound_attributes(doc.content)
     # load_html returns None for markup lxml cannot make a tree of.
-    tree = load_html(doc.content)
+    tree = load_html(content)
     if tree is None:
         raise PoisonInputError("unparseable", "the page is not parseable HTML.")
     html_lang = _declared_language(tree)
@@ -176,6 +196,12 @@ def extract_html(doc: Document) -> Document:
             "all navigation, or too deeply nested); check the URL is an article page.",
         )
 
+    notes = list(doc.notes)
+    if flooded:
+        notes.append(
+            f"extract: attributes dropped from {flooded} element(s) with more than "
+            f"{MAX_ATTRIBUTES} each"
+        )
     hints = dict(doc.hints)
     if html_lang:
         hints["html_lang"] = html_lang
@@ -188,4 +214,5 @@ def extract_html(doc: Document) -> Document:
         source=doc.source or meta("sitename"),
         url=doc.url or meta("url"),
         hints=hints,
+        notes=notes,
     )

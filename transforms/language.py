@@ -18,6 +18,7 @@ from typing import Any
 
 import pycld2
 
+from transforms.budget import paused
 from transforms.document import Document
 
 UNDETERMINED = "und"
@@ -42,7 +43,9 @@ LINGUA_SAMPLE_CHARS = 300  # lingua is ~linear in length; 300 chars keep it < 0.
 MIN_SCORE = 0.4  # below this the best guess is reported as und
 HINT_RATIO = 0.8  # a hint may only pick a runner-up scoring at least this share of the best
 
-_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[0-9_]+")
+# An address starts where a non-space run starts: from inside the run it would be re-scanned
+# from every character (quadratic in a long run without "@").
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<!\S)\S+@\S+|[0-9_]+")
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
@@ -63,6 +66,7 @@ class LanguageDetector:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lingua: dict[frozenset[str] | None, Any] = {}
+        self._asked: set[frozenset[str] | None] = set()
 
     def _lingua_for(self, group: frozenset[str] | None) -> Any:
         detector = self._lingua.get(group)
@@ -83,9 +87,15 @@ class LanguageDetector:
 
     def _ask_lingua(self, text: str, group: frozenset[str] | None) -> list[tuple[str, float]]:
         """Lingua's best two candidates with their confidence, best first."""
-        values = self._lingua_for(group).compute_language_confidence_values(
-            _sample(text, LINGUA_SAMPLE_CHARS)
-        )
+        detector, sample = self._lingua_for(group), _sample(text, LINGUA_SAMPLE_CHARS)
+        if group in self._asked:
+            values = detector.compute_language_confidence_values(sample)
+        else:
+            # lingua reads its models on the first question (all languages of the text's
+            # script: 5 s of CPU, 900 MiB): the process's cost, off the document's budget.
+            with paused():
+                values = detector.compute_language_confidence_values(sample)
+            self._asked.add(group)
         return [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[:2]]
 
     def detect(self, text: str, hint: str | None = None) -> tuple[str, float]:

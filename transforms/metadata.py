@@ -27,8 +27,10 @@ HEADER_LINES = 6  # metadata lines are only looked for among the first few lines
 TITLE_MAX_WORDS = 30
 OUTLET_MAX_WORDS = 5
 BYLINE_MAX_CHARS = 200
-_SENTENCE_END = re.compile(r"[.:;]\W*$")
-_INNER_SENTENCE = re.compile(r"[.!?][’”\"']?\s+[A-ZÀ-ÖØ-Þ]")
+# The run of non-word characters a line ends with; matched on the reversed line, once
+# (a search for "[.:;]\W*$" tried every start in a 50k run of dots: quadratic).
+_LEADING_NON_WORD = re.compile(r"\W*")
+_INNER_SENTENCE = re.compile(r"[.!?][’”\"']?\s++[A-ZÀ-ÖØ-Þ]")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _NAME_TOKEN = re.compile(r"^[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*$")
 _NAME_PARTICLES = frozenset(
@@ -60,43 +62,58 @@ def _date_pattern(months: list[str]) -> str:
     return (
         r"(?P<iso>\d{4}(?:-\d{2}(?:-\d{2}"
         r"(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?)?)?)"
-        rf"|(?P<d1>\d{{1,2}})\.?\s+(?:de\s+)?(?P<m1>{month})\.?,?\s+(?:de\s+)?(?P<y1>\d{{4}})"
-        rf"|(?P<m2>{month})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}})"
-        rf"|(?P<m3>{month})\.?\s+(?P<y3>\d{{4}})"
+        rf"|(?P<d1>\d{{1,2}})\.?\s++(?:de\s++)?(?P<m1>{month})\.?,?\s++(?:de\s++)?(?P<y1>\d{{4}})"
+        rf"|(?P<m2>{month})\.?\s++(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s++(?P<y2>\d{{4}})"
+        rf"|(?P<m3>{month})\.?\s++(?P<y3>\d{{4}})"
     )
 
 
 def build_rules(meta: dict[str, Any], outlets: dict[str, Any]) -> MetadataRules:
-    """Compile the two YAML files into patterns; raises ``KeyError`` on a missing section."""
+    """Compile the two YAML files into patterns; raises ``KeyError`` on a missing section.
+
+    Every whitespace run is matched possessively (``\\s*+``, ``\\s++``: taken whole, never
+    given back), and no two runs that could share characters stand side by side, so a line
+    of 100k spaces or tabs costs one pass, not one per split of the run (issue 18: 10k
+    spaces took 6 s). ``tests/unit/test_regex_linear.py`` holds each pattern to the one it
+    replaced on short strings and to linear time on long runs.
+    """
     months = {str(k).lower(): int(v) for k, v in meta["months"].items()}
     date = _date_pattern(list(months))
-    label = rf"(?:(?:{_words(meta['date_labels'])})\s*:?\s*)"
-    weekday = rf"(?:(?!(?:{_words(list(months))})\b)[^\W\d]{{3,12}},?\s+(?:den\s+|le\s+|el\s+)?)"
-    time = r"(?:,?\s*(?:kl\.?|at|um|à|a las|om|-)?\s*\d{1,2}[:.]\d{2}(?:\s*(?:am|pm|[A-Z]{2,4}))?)"
+    label = rf"(?:(?:{_words(meta['date_labels'])})\s*+:?\s*+)"
+    weekday = (
+        rf"(?:(?!(?:{_words(list(months))})\b)[^\W\d]{{3,12}},?\s++(?:den\s++|le\s++|el\s++)?)"
+    )
+    time = (
+        r"(?:,?\s*+(?:kl\.?|at|um|à|a las|om|-)?\s*+\d{1,2}[:.]\d{2}(?:\s*+(?:am|pm|[A-Z]{2,4}))?)"
+    )
     labels = _words(meta["credit_labels"])
     agencies = _words(meta["credit_agencies"])
     credit_value = r"[\w&/.,' -]{1,50}"
-    caps = r"[A-ZÆØÅ]{2,}(?:[ /&-]+[A-ZÆØÅ][\w&.-]*){0,3}"  # REUTERS, AFP / RITZAU
+    caps = r"[A-ZÆØÅ]{2,}+(?:[ /&-]++[A-ZÆØÅ][\w&.-]*+){0,3}"  # REUTERS, AFP / RITZAU
     return MetadataRules(
         months=months,
         known_outlets=frozenset(o.lower() for o in outlets["known"]),
         outlet_words=frozenset(w.lower() for w in outlets["name_words"]),
         date_line=re.compile(rf"{label}?{weekday}?(?:{date}){time}?\.?", re.IGNORECASE),
-        date_inline=re.compile(rf"^\s*{label}(?:{date}){time}?\s*[-–—:|]?\s+", re.IGNORECASE),
+        date_inline=re.compile(
+            rf"^\s*+{label}(?:{date}){time}?(?:\s*+[-–—:|]\s++|\s++)", re.IGNORECASE
+        ),
         byline_opener=re.compile(
-            rf"^[-–—•]?\s*(?:{_words(meta['byline_openers'])})\s*:?\s+", re.IGNORECASE
+            rf"^[-–—•]?\s*+(?:{_words(meta['byline_openers'])})(?:\s*+:\s++|\s++)", re.IGNORECASE
         ),
         joiners=frozenset(meta["author_joiners"]),
         title_words=frozenset(w.lower() for w in meta["title_words"]),
         credit_line=re.compile(
-            rf"\(?(?:(?i:{labels})\s*(?::\s*{credit_value}|\s+(?:{caps}|(?i:{agencies})))"
-            rf"|(?i:{agencies})(?:\s*/\s*{credit_value})?)\)?"
+            rf"\(?(?:(?i:{labels})(?:\s*+:\s*+{credit_value}|\s++(?:{caps}|(?i:{agencies})))"
+            rf"|(?i:{agencies})(?:\s*+/\s*+{credit_value})?)\)?"
         ),
+        # Searched in every line: it may only start where a whitespace run starts, so the
+        # search does not re-scan the run from each of its characters.
         credit_tail=re.compile(
-            rf"\s+(?P<credit>\(?(?:{labels.title()}|{labels.upper()})"
-            rf"\s*(?::\s*(?:[A-ZÆØÅ][\w&/.' -]{{0,40}}|(?i:{agencies}))"
-            rf"|\s+(?:{caps}|(?i:{agencies})))\)?"
-            rf"|\((?i:{agencies})(?:\s*/\s*{credit_value})?\))\s*$"
+            rf"(?<!\s)\s++(?P<credit>\(?(?:{labels.title()}|{labels.upper()})"
+            rf"(?:\s*+:\s*+(?:[A-ZÆØÅ][\w&/.' -]{{0,40}}|(?i:{agencies}))"
+            rf"|\s++(?:{caps}|(?i:{agencies})))\)?"
+            rf"|\((?i:{agencies})(?:\s*+/\s*+{credit_value})?\))\s*+$"
         ),
     )
 
@@ -203,6 +220,13 @@ def _is_outlet(line: str, rules: MetadataRules, hint: str | None) -> bool:
     )
 
 
+def _ends_sentence(line: str) -> bool:
+    """Whether the line's final run of non-word characters holds a full stop, colon or
+    semicolon ("Headline." or "Live:" is not a headline)."""
+    tail = _LEADING_NON_WORD.match(line[::-1])
+    return tail is not None and any(mark in tail.group(0) for mark in ".:;")
+
+
 def _is_title(line: str, next_line: str | None) -> bool:
     """A headline: one short statement with no full stop, with body text after it."""
     if next_line is None:
@@ -210,7 +234,7 @@ def _is_title(line: str, next_line: str | None) -> bool:
     words = line.split()
     return (
         2 <= len(words) <= TITLE_MAX_WORDS
-        and not _SENTENCE_END.search(line)
+        and not _ends_sentence(line)
         and not _INNER_SENTENCE.search(line)
         and not line.startswith(("-", "–", "—", "•", "‘", "“", '"', "'"))
     )

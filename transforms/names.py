@@ -74,8 +74,7 @@ _TRANSLIT: tuple[tuple[str, str], ...] = (
 )
 _TRANSLIT_RE = re.compile("|".join(re.escape(src) for src, _ in _TRANSLIT))
 _TRANSLIT_MAP = dict(_TRANSLIT)
-_TRAILING_VOWELS = re.compile(r"(?<=....)[aeiou]+$")
-_VOWELS = frozenset("aeiou")
+KEPT_LETTERS = 4  # trailing vowels go, but never below this many letters
 
 
 @lru_cache(maxsize=32_768)  # bounded: a long run meets new words (numbers, names) forever
@@ -107,10 +106,10 @@ def name_key(token: str) -> str:
     """
     if fold(token) in PARTICLES:
         return ""
-    shape = skeleton(token)
-    if shape[-1:] not in _VOWELS:
-        return shape
-    return _TRAILING_VOWELS.sub("", shape)
+    # The trailing vowels from the fifth letter on; rstrip, not a search for "[aeiou]+$",
+    # which would restart at every vowel of a long run (quadratic).
+    spelled = skeleton(token)
+    return spelled[: max(len(spelled.rstrip("aeiou")), KEPT_LETTERS)]
 
 
 def phrase_key(tokens: Sequence[str]) -> str:

@@ -95,6 +95,8 @@ def word_terms(word: str, language: str) -> tuple[str, ...]:
     """The terms one written word contributes: its normalised form, and for a
     capitalised word also the form without a name inflection ("Gaddafis" ->
     "gaddafi"), which the stemmer of the language may not remove."""
+    if len(word) > 2 * MAX_TERM_LENGTH:  # no stemmer halves a word: no term can come of it
+        return ()
     terms = [normalise(word, language)]
     if word[:1].isupper():
         terms.extend(

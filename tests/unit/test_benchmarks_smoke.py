@@ -81,3 +81,61 @@ def test_pipeline_cpu_counts_the_processes_a_run_starts() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_measured_window_holds_work_done_before_anything_is_searchable(
+    tmp_path: Path,
+) -> None:
+    """A pipeline enriches a whole bundle before any of it is written. Here the child burns
+    0.6 s of CPU once started and only then makes its 500 documents visible at once: the
+    window must hold that CPU. (Reading CPU between 10 % and 90 % visible saw none of it and
+    reported the HTML pipeline cheaper per page than its own chain.)"""
+    import subprocess
+    import sys
+
+    from benchmarks.pipeline import measure_batch
+
+    go, visible = tmp_path / "go", tmp_path / "visible"
+    script = (
+        "import pathlib, time\n"
+        f"go, visible = pathlib.Path({str(go)!r}), pathlib.Path({str(visible)!r})\n"
+        "while not go.exists(): time.sleep(0.01)\n"
+        "end = time.process_time() + 0.6\n"
+        "while time.process_time() < end: pass\n"
+        "visible.write_text('500')\n"
+        "time.sleep(5)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        window = measure_batch(
+            child.pid,
+            start=go.touch,
+            visible=lambda: int(visible.read_text() or 0) if visible.exists() else 0,
+            target=500,
+            alive=lambda: child.poll() is None,
+            timeout_s=30,
+        )
+    finally:
+        child.kill()
+        child.wait()
+    assert window.visible == 500
+    assert 0.55 <= window.cpu_s < 2.0
+
+
+def test_the_report_flags_a_pipeline_cheaper_per_cpu_second_than_its_chain() -> None:
+    from benchmarks import report
+    from benchmarks.report import sanity_problems
+
+    def results(pipeline_per_cpu: float) -> dict[str, object]:
+        chain = {"kind": "html", "docs_per_s_cpu": 128.0, "stages": []}
+        run = {"kind": "html", "documents": 500, "workers": 1, "indexed": 500,
+               "child_cpu_s": 9.0, "docs_per_cpu_s_steady": pipeline_per_cpu}  # fmt: skip
+        return {"stages": {"chain": [chain]}, "pipeline": [run]}
+
+    (problem,) = sanity_problems(results(326.0))  # the --quick run on 3f95017
+    assert "html pipeline" in problem
+    assert "misses work" in problem
+    assert sanity_problems(results(100.0)) == []
+    rows = report._ratios(results(326.0))
+    assert rows[0][0].startswith("**measurement error**")
+    assert rows[0][-1] is False
