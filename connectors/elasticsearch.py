@@ -536,6 +536,7 @@ def article_source(doc: Document, kb: KnowledgeBase) -> dict[str, Any]:
         "url": doc.url,
         "origin": doc.origin,
         "notes": doc.notes,
+        "extraction": {"method": doc.extraction_method},
         "entities": list(entities.values()),
         "mentions": [
             {"text": m.text, "start": m.start, "end": m.end, "canonical": m.canonical}

@@ -30,6 +30,7 @@ def document_record(doc: Document) -> dict[str, Any]:
         "language": doc.language,
         "language_score": round(doc.language_score, 4),
         "text": doc.text,
+        "extraction_method": doc.extraction_method,
         "boilerplate": [{"kind": s.kind, "text": s.text} for s in doc.boilerplate],
         "entities": [
             {

@@ -20,15 +20,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from htmldate import find_date
-from trafilatura import bare_extraction
+from trafilatura import bare_extraction, baseline
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Extractor, set_date_params, use_config
 from trafilatura.utils import load_html
 
-from transforms.document import CONTENT_HTML, Document, PoisonInputError
+from transforms.document import CONTENT_HTML, Document, PoisonInputError, Segment
+from transforms.extraction_check import (
+    MEDIA_MAX_PROSE_CHARS,
+    MIN_PROSE_BLOCK_CHARS,
+    PageProfile,
+    TextCheck,
+    check_text,
+    keeps,
+    profile_page,
+    without_furniture_containers,
+)
 
 # Above this many characters a page is not an article; the fetcher caps bytes too.
 MAX_HTML_CHARS = 5_000_000
@@ -37,6 +49,10 @@ MAX_TREE_SIZE = 200_000
 STAGE = "extract"
 # Less than this is a menu or a caption, not an article (the shortest wire briefs are longer).
 MIN_TEXT_CHARS = 40
+# A fallback replaces the text found so far only with this many times its article text ...
+FALLBACK_GAIN = 1.2
+# ... and only if it holds this share of the words of that text (docs/transforms.md).
+FALLBACK_KEEPS = 0.7
 
 # A private copy of trafilatura's settings; the tree cap lives there, not in arguments.
 _CONFIG = use_config()
@@ -115,14 +131,105 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
 
 
 def trafilatura_part(tree: Any, doc: Document) -> tuple[dict[str, str | None], str]:
-    """What trafilatura does for ``extract_html``: the page's metadata (``page_metadata``)
-    and its main text, one block per line. The benchmark times it as the baseline of
-    trafilatura with newsbeam's options."""
+    """What trafilatura does for ``extract_html`` on a page that does not collapse: the
+    page's metadata (``page_metadata``) and its main text, one block per line. The
+    benchmark times it as the baseline of trafilatura with newsbeam's options."""
     found = page_metadata(tree, doc.url or doc.origin, doc)
-    favor = "recall" if doc.hints.get("extract_favor") == "recall" else "precision"
+    return found, _trafilatura_text(tree, _first_method(doc), doc)
+
+
+def _first_method(doc: Document) -> str:
+    return "recall" if doc.hints.get("extract_favor") == "recall" else "precision"
+
+
+def _trafilatura_text(tree: Any, favor: str, doc: Document) -> str:
     prune = doc.hints.get("extract_prune_xpath") or None
     result = bare_extraction(tree, options=_EXTRACTORS[favor], prune_xpath=prune)
-    return found, (cast(Any, result).text or "") if result is not None else ""
+    return (cast(Any, result).text or "") if result is not None else ""
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """One extractor setting's text (paragraphs separated by blank lines) and its check."""
+
+    method: str  # precision, recall, baseline or pruned (docs/transforms.md)
+    text: str
+    check: TextCheck
+
+
+def _measured(method: str, body: str, page: PageProfile, title: str | None) -> Extraction:
+    text = _without_title(_paragraphs(body), title)
+    return Extraction(method, text, check_text(text, page))
+
+
+def _better(candidate: Extraction, best: Extraction) -> bool:
+    """The rule that keeps a fallback: clearly more article text, and most of the article
+    text found so far, so a fallback that wandered off to comments or a teaser box does
+    not replace the part of the article that was already found."""
+    gain = candidate.check.article_chars >= FALLBACK_GAIN * best.check.article_chars + 40
+    paragraphs = tuple(b for b in best.check.article_blocks if len(b) >= MIN_PROSE_BLOCK_CHARS)
+    return gain and keeps(candidate.text, paragraphs) >= FALLBACK_KEEPS
+
+
+def main_text(
+    tree: Any, doc: Document, title: str | None, page: PageProfile
+) -> tuple[Extraction, list[str]]:
+    """The article text of a page and the methods tried, in order.
+
+    The first setting (precision, or recall when the source asks for it) is kept unless it
+    collapsed (``extraction_check.check_text``); then recall, trafilatura's baseline and
+    precision on the page without the furniture containers the first result consisted of
+    are tried in turn, each kept by ``_better``, until one no longer collapses.
+    """
+    first = _first_method(doc)
+    # bare_extraction and baseline clean copies (test_html checks the tree is left as it
+    # was), so every setting reads the same page.
+    best = _measured(first, _trafilatura_text(tree, first, doc), page, title)
+    tried = [first]
+    if not best.check.collapsed:
+        return best, tried
+    furniture = best.check.furniture_blocks
+    fallbacks: list[tuple[str, Callable[[], str]]] = [
+        ("recall", lambda: _trafilatura_text(tree, "recall", doc)),
+        ("baseline", lambda: baseline(tree)[1]),
+        ("pruned", lambda: _pruned_text(tree, furniture, doc)),
+    ]
+    for method, run in fallbacks:
+        if method == first:
+            continue
+        tried.append(method)
+        candidate = _measured(method, run(), page, title)
+        if _better(candidate, best):
+            best = candidate
+            if not best.check.collapsed:
+                break
+    return best, tried
+
+
+def _pruned_text(tree: Any, furniture: tuple[str, ...], doc: Document) -> str:
+    pruned = without_furniture_containers(tree, furniture)
+    return "" if pruned is None else _trafilatura_text(pruned, "precision", doc)
+
+
+def _without_title(text: str, title: str | None) -> str:
+    """Many pages put the headline inside the article body; it is metadata, not text."""
+    if title:
+        first, _, rest = text.partition("\n\n")
+        if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+            return rest
+    return text
+
+
+def _leading_furniture_out(extraction: Extraction) -> tuple[str, list[Segment]]:
+    """Furniture blocks before the article (a reprint notice, a browser banner, a price box)
+    leave the text and are kept as ``furniture`` segments. Trailing appeals and footers are
+    the boilerplate stage's (``rules/boilerplate.yaml``), which knows their shapes better."""
+    blocks = extraction.text.split("\n\n")
+    furniture = set(extraction.check.furniture_blocks)
+    removed: list[Segment] = []
+    while len(blocks) > 1 and blocks[0].strip() in furniture:
+        removed.append(Segment("furniture", blocks.pop(0).strip()))
+    return "\n\n".join(blocks), removed
 
 
 def _paragraphs(text: str) -> str:
@@ -156,19 +263,22 @@ def extract_html(doc: Document) -> Document:
         raise PoisonInputError("unparseable", "the page is not parseable HTML.")
     html_lang = _declared_language(tree)
 
-    found, body = trafilatura_part(tree, doc)
+    found = page_metadata(tree, doc.url or doc.origin, doc)
 
     def meta(key: str) -> str | None:
         value = found.get(key)
         return (str(value).strip() or None) if value else None
 
-    text = _paragraphs(body)
     title = doc.title or meta("title")
-    if title:
-        # Many pages put the headline inside the article body; it is metadata, not text.
-        first, _, rest = text.partition("\n\n")
-        if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
-            text = rest
+    page = profile_page(tree)
+    if page.media is not None and page.prose_chars < MEDIA_MAX_PROSE_CHARS:
+        raise PoisonInputError(
+            "no_article",
+            f"the page is a {page.media} page with {page.prose_chars} characters of prose "
+            "around the media; it has no article to ingest.",
+        )
+    extraction, _ = main_text(tree, doc, title, page)
+    text, furniture = _leading_furniture_out(extraction)
     if len(text) < MIN_TEXT_CHARS:
         raise PoisonInputError(
             "no_text",
@@ -188,4 +298,6 @@ def extract_html(doc: Document) -> Document:
         source=doc.source or meta("sitename"),
         url=doc.url or meta("url"),
         hints=hints,
+        boilerplate=[*doc.boilerplate, *furniture],
+        extraction_method=extraction.method,
     )
