@@ -18,6 +18,7 @@ paragraphs get cut, and can prune page parts with ``extract_prune_xpath``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -25,8 +26,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from htmldate import find_date
+from lxml import html as lxml_html
 from trafilatura import bare_extraction, baseline
 from trafilatura import metadata as trafilatura_metadata
+from trafilatura.json_metadata import extract_json
 from trafilatura.settings import Extractor, set_date_params, use_config
 from trafilatura.utils import load_html
 
@@ -42,6 +45,8 @@ from transforms.extraction_check import (
     without_furniture_containers,
 )
 
+# JSON-LD scripts longer than this skip trafilatura's regex minifier (see _json_ld_metadata).
+MAX_JSON_LD_FAST_CHARS = 100_000
 # Above this many characters a page is not an article; the fetcher caps bytes too.
 MAX_HTML_CHARS = 5_000_000
 # trafilatura gives up on trees with more elements than this (HTML bombs, endless lists).
@@ -106,10 +111,8 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
     found = trafilatura_metadata.examine_meta(tree)
     if found.author and " " not in found.author:
         found.author = None  # a lone word ("admin", "redaktion") is not a byline
-    try:
-        found = trafilatura_metadata.extract_meta_json(tree, found)
-    except Exception as error:  # noqa: BLE001 - broken JSON-LD only loses the JSON-LD
-        _LOG.debug("unreadable JSON-LD metadata on %s: %s", url, error)
+    if not (known.authors and known.title and known.source):
+        found = _json_ld_metadata(tree, found, url)
     if not (known.title or found.title):
         found.title = trafilatura_metadata.extract_title(tree)
     if not (known.authors or found.author):
@@ -128,6 +131,43 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
     found.sitename = site or None
     found.clean_and_trim()  # whitespace, entities, length
     return {key: getattr(found, key) for key in ("title", "author", "date", "sitename", "url")}
+
+
+def _json_ld_metadata(tree: Any, found: Any, url: str | None) -> Any:
+    """trafilatura's ``extract_meta_json``, bounded for very large JSON-LD.
+
+    trafilatura minifies every JSON-LD script with a Python regex before parsing it and,
+    when parsing fails, searches the text for an author with more regexes; both are linear
+    but slow per byte, and tabloid pages that embed whole related-article graphs (1-2 MB)
+    spent over a second there. A script over ``MAX_JSON_LD_FAST_CHARS`` is parsed directly
+    with ``json.loads`` (C, whitespace-tolerant) and walked by trafilatura's own
+    ``extract_json``; if it does not parse it is skipped, since the regex search over a
+    broken megabyte is both the slow path and the one that picks a related story's author.
+    Runs only when the feed left author, title or outlet unknown (``page_metadata``).
+    """
+    for script in tree.xpath(
+        './/script[@type="application/ld+json" or @type="application/settings+json"]'
+    ):
+        text = script.text
+        if not text:
+            continue
+        try:
+            if len(text) <= MAX_JSON_LD_FAST_CHARS:
+                found = trafilatura_metadata.extract_meta_json(_only(script), found)
+            else:
+                found = extract_json(json.loads(text, strict=False), found)
+        except Exception as error:  # noqa: BLE001 - broken JSON-LD only loses the JSON-LD
+            _LOG.debug("unreadable JSON-LD metadata on %s: %s", url, error)
+    return found
+
+
+def _only(script: Any) -> Any:
+    """A tree holding just this script, for trafilatura's per-tree JSON-LD finder."""
+    holder = lxml_html.Element("html")
+    copied = lxml_html.Element("script", type=script.get("type"))
+    copied.text = script.text
+    holder.append(copied)
+    return holder
 
 
 def trafilatura_part(tree: Any, doc: Document) -> tuple[dict[str, str | None], str]:
