@@ -158,3 +158,34 @@ def test_process_reads_a_page_and_an_archive(
     assert "7 documents processed, 1 rejected" in summary[0]
     assert "revisit 1" in summary[0]
     assert "non_html 1" in summary[0]
+
+
+def test_progress_prints_a_line_every_interval_and_a_summary() -> None:
+    import io
+
+    from pipelines.progress import Progress
+
+    now = [0.0]
+    out = io.StringIO()
+    tally = ReadTally()
+    progress = Progress(out, tally, verb="published", every_s=10, clock=lambda: now[0])
+    for step in range(30):
+        now[0] = step * 1.0
+        tally.records += 1
+        if step % 3 == 0:
+            tally.skip("non_html")
+        else:
+            progress.accept()
+    progress.reject()
+    progress.summary()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3  # at 10 s and 20 s, then the summary
+    assert lines[0].startswith("newsbeam: progress: 11 records read, 7 documents published")
+    assert lines[-1].startswith(
+        "newsbeam: done: 30 records read, 20 documents published, 1 rejected"
+    )
+    assert "10 skipped (non_html 10)" in lines[-1]
+    assert "records/s" in lines[-1]
+    quiet = io.StringIO()
+    Progress(quiet, ReadTally(), verb="processed").summary()
+    assert quiet.getvalue() == ""  # short runs with nothing skipped keep stderr for rejects
