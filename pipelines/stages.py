@@ -24,6 +24,12 @@ class _ApplyStage(beam.DoFn):  # type: ignore[misc]
     def __init__(self, stage: Stage) -> None:
         self._stage = stage
 
+    def setup(self) -> None:
+        """Models and tables load here, when the worker starts, not on its first document
+        (docs/transforms.md, "Cold start")."""
+        if self._stage.warm_up is not None:
+            self._stage.warm_up()
+
     def process(self, element: tuple[Any, Document | DeadLetter]) -> Iterator[Any]:
         ack, doc = element
         if isinstance(doc, DeadLetter):

@@ -86,10 +86,20 @@ class FurnitureRules:
 
 def parse_rules(data: dict[str, Any]) -> FurnitureRules:
     """Compile ``rules/furniture.yaml``; raises ``KeyError`` on a missing section."""
-    terms = [term for group in data["terms"].values() for term in group]
+    by_letter: dict[str, list[str]] = {}
+    for term in (t for group in data["terms"].values() for t in group):
+        if not (term[:1].isalpha() and term[:1].islower()) or term[1:2] in ("?", "*", "+", "{"):
+            raise ValueError(f"furniture term {term!r} must start with a plain lower-case letter")
+        by_letter.setdefault(term[0], []).append(term[1:])
+    # One branch per first letter: Python's re tries alternatives one by one, so 140 flat
+    # alternatives at every word start cost 40 µs a sentence; grouped, about a fifth.
+    branches = "|".join(
+        f"{re.escape(letter)}(?:{'|'.join(f'(?:{rest})' for rest in rests)})"
+        for letter, rests in sorted(by_letter.items())
+    )
     prices = data["prices"]
     return FurnitureRules(
-        terms=re.compile(r"\b(?:" + "|".join(f"(?:{t})" for t in terms) + ")", re.IGNORECASE),
+        terms=re.compile(rf"\b(?:{branches})"),
         amount=re.compile(prices["amount"], re.IGNORECASE),
         min_amounts=int(prices["min_amounts"]),
         words_per_amount=int(prices["words_per_amount"]),
@@ -109,8 +119,11 @@ def _norm(text: str) -> str:
 
 def furniture_share(block: str, rules: FurnitureRules) -> float:
     """Share of the block's characters in sentences that carry furniture vocabulary."""
+    lowered = block.lower()
+    if rules.terms.search(lowered) is None:  # most article paragraphs: one scan, done
+        return 0.0
     total = hit = 0
-    for sentence in _SENTENCE.findall(block):
+    for sentence in _SENTENCE.findall(lowered):
         size = len(sentence.strip())
         total += size
         if size and rules.terms.search(sentence):

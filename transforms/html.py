@@ -45,7 +45,7 @@ from transforms.extraction_check import (
     without_furniture_containers,
 )
 
-# JSON-LD scripts longer than this skip trafilatura's regex minifier (see _json_ld_metadata).
+# JSON-LD scripts longer than this skip trafilatura's regex minifier (see json_ld_metadata).
 MAX_JSON_LD_FAST_CHARS = 100_000
 # Above this many characters a page is not an article; the fetcher caps bytes too.
 MAX_HTML_CHARS = 5_000_000
@@ -112,7 +112,7 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
     if found.author and " " not in found.author:
         found.author = None  # a lone word ("admin", "redaktion") is not a byline
     if not (known.authors and known.title and known.source):
-        found = _json_ld_metadata(tree, found, url)
+        found = json_ld_metadata(tree, found, url)
     if not (known.title or found.title):
         found.title = trafilatura_metadata.extract_title(tree)
     if not (known.authors or found.author):
@@ -133,7 +133,7 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
     return {key: getattr(found, key) for key in ("title", "author", "date", "sitename", "url")}
 
 
-def _json_ld_metadata(tree: Any, found: Any, url: str | None) -> Any:
+def json_ld_metadata(tree: Any, found: Any, url: str | None) -> Any:
     """trafilatura's ``extract_meta_json``, bounded for very large JSON-LD.
 
     trafilatura minifies every JSON-LD script with a Python regex before parsing it and,
