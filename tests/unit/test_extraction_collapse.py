@@ -104,3 +104,20 @@ def test_plain_text_has_no_extraction_method() -> None:
 
     doc = extract_text(Document(id="t", origin="a.txt", content="One two three four words."))
     assert doc.extraction_method is None
+
+
+def test_every_setting_reads_the_page_as_it_was() -> None:
+    """main_text gives each fallback the same tree: none of them may change it."""
+    from lxml import html as lxml_html
+    from trafilatura import baseline
+
+    from transforms.html import _trafilatura_text
+
+    for page in (COLLAPSE / "da-cookie-wall.html", COLLAPSE / "en-split-body.html"):
+        doc = page_document(page)
+        tree = load_html(doc.content)
+        before = lxml_html.tostring(tree)
+        _trafilatura_text(tree, "precision", doc)
+        _trafilatura_text(tree, "recall", doc)
+        baseline(tree)
+        assert lxml_html.tostring(tree) == before, page.name
