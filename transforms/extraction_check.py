@@ -49,11 +49,18 @@ FURNITURE_SHARE = 0.5
 # A video or gallery page with less prose than this has no article, only captions.
 MEDIA_MAX_PROSE_CHARS = 400
 
-_SKIP_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
-     "button", "select", "option", "textarea", "label", "svg", "iframe", "video", "audio",
-     "figure", "figcaption", "picture", "dialog", "head", "title", "meta", "link"}
+# Never visible text.
+_INVISIBLE_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link",
+     "iframe", "video", "audio", "picture", "select", "option", "textarea", "button"}
 )  # fmt: skip
+# Page furniture by its tag.
+_SKIP_TAGS = frozenset(
+    {"nav", "header", "footer", "aside", "form", "label", "figure", "figcaption", "dialog"}
+)  # fmt: skip
+# A furniture-named or furniture-tagged element holding more than this share of the page's
+# text is a page wrapper, not furniture, and is walked into.
+WRAPPER_SHARE = 0.5
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "td", "th",
      "tr", "table", "tbody", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "br",
@@ -153,14 +160,20 @@ class PageProfile:
     media: str | None  # "video", "gallery" or None
 
 
-def _skipped(element: Any) -> bool:
+def _skipped(element: Any, body_chars: int) -> bool:
+    """Navigation or furniture by tag, role or name; but never an element holding most of
+    the page (ASP.NET pages wrap the whole body in a <form>, themes name page wrappers
+    "has-sidebar" or "nav-open")."""
     tag = element.tag if isinstance(element.tag, str) else ""
-    if tag in _SKIP_TAGS or not tag:
+    if tag in _INVISIBLE_TAGS or not tag:
         return True
-    if element.get("role") in ("navigation", "dialog", "banner", "contentinfo"):
-        return True
-    names = f"{element.get('class') or ''} {element.get('id') or ''}"
-    return bool(names.strip()) and _FURNITURE_NAME.search(names) is not None
+    furniture = (
+        tag in _SKIP_TAGS
+        or element.get("role") in ("navigation", "dialog", "banner", "contentinfo")
+        or _FURNITURE_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}")
+        is not None
+    )
+    return furniture and len(element.text_content()) <= WRAPPER_SHARE * body_chars
 
 
 def _text_blocks(body: Any) -> list[tuple[str, int]]:
@@ -179,13 +192,14 @@ def _text_blocks(body: Any) -> list[tuple[str, int]]:
         link_chars = 0
 
     skipped: set[Any] = set()
+    body_chars = len(body.text_content())
     walker = etree.iterwalk(body, events=("start", "end"))
     for event, element in walker:
         tag = element.tag if isinstance(element.tag, str) else ""
         if event == "start":
             linked = in_link[-1] or tag == "a"
             in_link.append(linked)
-            if element is not body and _skipped(element):
+            if element is not body and _skipped(element, body_chars):
                 walker.skip_subtree()  # its "end" still comes, for the tail
                 skipped.add(element)
                 continue
@@ -236,7 +250,11 @@ def profile_page(tree: Any, rules: FurnitureRules | None = None) -> PageProfile:
     if body is None:
         body = tree
     prose = 0
+    seen: set[str] = set()
     for text, links in _text_blocks(body):
+        if text in seen:
+            continue  # a pull quote or a block printed twice; extractors keep it once
+        seen.add(text)
         if (
             len(text) >= MIN_PROSE_BLOCK_CHARS
             and links <= MAX_LINK_SHARE * len(text)

@@ -311,13 +311,16 @@ def extract_html(doc: Document) -> Document:
 
     title = doc.title or meta("title")
     page = profile_page(tree)
-    if page.media is not None and page.prose_chars < MEDIA_MAX_PROSE_CHARS:
+    extraction, _ = main_text(tree, doc, title, page)
+    # Both measures must be short: the page's prose misses text inside a furniture-named
+    # container, the extraction misses what trafilatura left out.
+    prose = max(page.prose_chars, extraction.check.article_chars)
+    if page.media is not None and prose < MEDIA_MAX_PROSE_CHARS:
         raise PoisonInputError(
             "no_article",
-            f"the page is a {page.media} page with {page.prose_chars} characters of prose "
-            "around the media; it has no article to ingest.",
+            f"the page is a {page.media} page with {prose} characters of prose around the "
+            "media; it has no article to ingest.",
         )
-    extraction, _ = main_text(tree, doc, title, page)
     text, furniture = _leading_furniture_out(extraction)
     if len(text) < MIN_TEXT_CHARS:
         raise PoisonInputError(

@@ -121,3 +121,37 @@ def test_every_setting_reads_the_page_as_it_was() -> None:
         _trafilatura_text(tree, "recall", doc)
         baseline(tree)
         assert lxml_html.tostring(tree) == before, page.name
+
+
+def _article_paragraphs() -> str:
+    text = (PAGES / "en-haftar-tripoli.expected.txt").read_text(encoding="utf-8")
+    return "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # ASP.NET wraps the whole body in a <form>; themes name wrappers after the sidebar.
+        "<html><body><form id='aspnetForm'><div class='layout has-sidebar'><video src='v.mp4'>"
+        "</video><article>{article}</article><aside>Most read</aside></div></form></body></html>",
+        "<html><body><article><iframe src='https://player.example/embed/1'></iframe>{article}"
+        "</article></body></html>",
+        "<html><body><main>" + "<figure><img src='a.jpg'><figcaption>A caption.</figcaption>"
+        "</figure>" * 4 + "{article}</main></body></html>",
+    ],
+    ids=["form-wrapper", "embedded-player", "photos-in-article"],
+)
+def test_an_article_with_media_is_not_mistaken_for_a_media_page(page: str) -> None:
+    from tests.unit.test_html import html_doc
+
+    doc = extract_html(html_doc(page.format(article=_article_paragraphs())))
+    assert doc.extraction_method == "precision"
+    assert doc.text.startswith("Forces loyal to the eastern commander Khalifa Haftar")
+
+
+def test_a_paragraph_printed_twice_does_not_count_as_lost_text() -> None:
+    from tests.unit.test_html import html_doc
+
+    quote = "<p>" + "The council will vote on the budget in February, the mayor said. " * 2
+    page = f"<html><body><article>{_article_paragraphs()}{quote}</p>{quote}</p></article></body>"
+    assert extract_html(html_doc(page + "</html>")).extraction_method == "precision"
