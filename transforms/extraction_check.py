@@ -46,6 +46,9 @@ MIN_PROSE_BLOCK_CHARS = 80
 MAX_LINK_SHARE = 0.5
 # A block whose sentences carrying furniture vocabulary reach this share of its characters.
 FURNITURE_SHARE = 0.5
+# The pruned fallback reads at most this many characters of element text looking for the
+# furniture's containers (a normal page: a few hundred thousand).
+MAX_PRUNE_SCAN_CHARS = 20_000_000
 # A video or gallery page with less prose than this has no article, only captions.
 MEDIA_MAX_PROSE_CHARS = 400
 
@@ -336,8 +339,15 @@ def without_furniture_containers(tree: Any, furniture_blocks: tuple[str, ...]) -
     budget = int(1.3 * sum(len(_norm(b)) for b in furniture_blocks)) + 200
     pruned = copy.deepcopy(tree)
     targets: dict[str, Any] = {}
+    examined = 0  # characters read: nested containers repeat their children's text
     for element in pruned.iter("div", "section", "article", "aside", "p", "ul", "dialog", "form"):
-        text = _norm(element.text_content())
+        raw = element.text_content()
+        examined += len(raw)
+        if examined > MAX_PRUNE_SCAN_CHARS:
+            return None  # a deep or huge page: not worth a quadratic search
+        if len(raw) > 2 * budget:
+            continue
+        text = _norm(raw)
         if len(text) > budget:
             continue
         for snippet in snippets:

@@ -12,7 +12,11 @@ Metadata comes from trafilatura's own finders, asked only for what newsbeam keep
 Extraction favours precision (menus, cookie banners, related links and comment
 sections out) because later stages trust ``text`` to be the article; a source can
 ask for recall instead with the hint ``extract_favor: recall`` when its article
-paragraphs get cut, and can prune page parts with ``extract_prune_xpath``.
+paragraphs get cut, and can prune page parts with ``extract_prune_xpath``. When
+that first setting's text collapsed (``transforms/extraction_check.py``), recall,
+trafilatura's baseline and a pruned re-run are tried (``main_text``), and
+``extraction_method`` records which one produced the text. Video and gallery pages
+with almost no prose are poison input ``no_article``.
 """
 
 from __future__ import annotations
