@@ -129,8 +129,7 @@ def write_warc(path: Path, docs: list[Document]) -> Path:
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    with warnings.catch_warnings():  # warcio leaves its spool files to the collector
-        warnings.simplefilter("ignore", ResourceWarning)
+    def write() -> None:
         with path.open("wb") as handle:
             writer = WARCWriter(handle, gzip=True)
             for doc in docs:
@@ -144,6 +143,12 @@ def write_warc(path: Path, docs: list[Document]) -> Path:
                     http_headers=headers,
                 )
                 writer.write_record(record)
+
+    # warcio spools record blocks to temporary files it never closes: they are collected
+    # here, after ``write`` returned, where their ResourceWarning is ignored.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        write()
         gc.collect()
     return path
 

@@ -81,3 +81,17 @@ def test_pipeline_cpu_counts_the_processes_a_run_starts() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_pages_benchmark_counts_fallbacks_and_compares_with_trafilatura() -> None:
+    from benchmarks import pages
+
+    docs = pages._page_documents(2)
+    fallback = pages.measure_fallback(docs, rounds=1)
+    assert fallback["pages"] == len(docs)
+    assert set(fallback["fell_back_on"]) == {"da-cookie-wall", "en-split-body"}
+    assert fallback["extract_html_ms_mean"] > 0
+    warc = pages.measure_warc(docs[:4], rounds=1)
+    assert warc["pages"] == 4
+    assert warc["ratio_to_trafilatura"]["trafilatura.extract alone (bodies in memory)"] == 1.0
+    assert all(rate > 0 for rate in warc["pages_per_cpu_s"].values())
