@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,9 @@ FURNITURE_SHARE = 0.5
 # The pruned fallback reads at most this many characters of element text looking for the
 # furniture's containers (a normal page: a few hundred thousand).
 MAX_PRUNE_SCAN_CHARS = 20_000_000
+# JSON-LD larger than this is not read for a declared article body (see html.py).
+MAX_JSON_LD_CHARS = 2_000_000
+MAX_JSON_DEPTH = 8
 # A video or gallery page with less prose than this has no article, only captions.
 MEDIA_MAX_PROSE_CHARS = 400
 
@@ -82,6 +87,7 @@ _GALLERY_NAME = re.compile(
     r"(?:^|[\s_-])(?:gallery|slideshow|carousel|diaporama)(?:$|[\s_-])", re.IGNORECASE
 )
 _PLAYER_SRC = re.compile(r"youtube|vimeo|dailymotion|player|embed|jwplatform|brightcove", re.I)
+_TAG = re.compile(r"<[^>]{0,200}>")
 _SENTENCE = re.compile(r"[^.!?…]+(?:[.!?…]+[\"'”’»)]*|$)")
 _WORD = re.compile(r"\w+")
 
@@ -158,7 +164,10 @@ def is_furniture(block: str, rules: FurnitureRules | None = None) -> bool:
 class PageProfile:
     """What a page offers, measured once before any extraction."""
 
-    prose_chars: int  # characters of prose blocks outside navigation and furniture
+    # Characters of prose blocks outside navigation and furniture, or of the article body
+    # the page declares in its JSON-LD when that is longer (pages that render their body
+    # with JavaScript show a teaser in the HTML and carry the article in ``articleBody``).
+    prose_chars: int
     link_texts: frozenset[str]  # every link's text, normalised: blocks that are only links
     media: str | None  # "video", "gallery" or None
 
@@ -246,6 +255,37 @@ def _media(tree: Any, body: Any) -> str | None:
     return "gallery" if captions >= 3 or named else None
 
 
+def _article_bodies(value: Any, depth: int = 0) -> Iterator[str]:
+    if depth > MAX_JSON_DEPTH:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "articleBody" and isinstance(item, str):
+                yield item
+            elif isinstance(item, dict | list):
+                yield from _article_bodies(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _article_bodies(item, depth + 1)
+
+
+def _declared_body_chars(tree: Any) -> int:
+    """Length of the longest schema.org ``articleBody`` in the page's JSON-LD, tags removed."""
+    longest = 0
+    for script in tree.iter("script"):
+        text = script.text or ""
+        kind = (script.get("type") or "").lower()
+        if "ld+json" not in kind or '"articleBody"' not in text or len(text) > MAX_JSON_LD_CHARS:
+            continue
+        try:
+            data = json.loads(text, strict=False)
+        except ValueError:
+            continue
+        for body in _article_bodies(data):
+            longest = max(longest, len(_norm(_TAG.sub(" ", body))))
+    return longest
+
+
 def profile_page(tree: Any, rules: FurnitureRules | None = None) -> PageProfile:
     """The page's prose size, its link texts and whether it is a video or gallery page."""
     rules = rules or load_rules()
@@ -264,6 +304,7 @@ def profile_page(tree: Any, rules: FurnitureRules | None = None) -> PageProfile:
             and not is_furniture(text, rules)
         ):
             prose += len(text)
+    prose = max(prose, _declared_body_chars(tree))
     link_texts = frozenset(
         text for a in body.iter("a") if len(text := _norm(a.text_content())) >= 3
     )

@@ -28,9 +28,12 @@ from transforms.html import extract_html
 COLLAPSE = PAGES / "collapse"
 ARTICLES = sorted(p for p in COLLAPSE.glob("*.html") if p.with_suffix(".expected.txt").exists())
 NO_ARTICLE = sorted(p for p in COLLAPSE.glob("*.html") if p.with_suffix(".reject.txt").exists())
-# Measured 0.962 / 0.992 on these 11 pages; trafilatura's precision setting alone gives
-# 0.85 / 0.84 (the cookie wall and the split body collapse).
-PRECISION_FLOOR = 0.93
+# Measured 0.968 / 0.993 on these 13 pages; trafilatura's precision setting alone gives
+# 0.79 / 0.73 (the cookie wall, the split body, the consent <article> and the JSON-LD body
+# collapse). The last two pages were written after the checks were designed, as a hold-out:
+# the consent page passed as it was; the JSON-LD page did not, and led to reading the
+# declared articleBody as a prose measure (docs/transforms.md).
+PRECISION_FLOOR = 0.94
 RECALL_FLOOR = 0.97
 PAGE_FLOOR = 0.75
 
@@ -38,7 +41,9 @@ PAGE_FLOOR = 0.75
 def test_the_set_covers_the_shapes_and_languages() -> None:
     assert len(ARTICLES) >= 10
     assert len(NO_ARTICLE) >= 2
-    assert {p.name[:2] for p in ARTICLES} >= {"en", "de", "fr", "es", "nl", "da", "it", "sv", "pl"}
+    assert {p.name[:2] for p in ARTICLES} >= {
+        "en", "de", "fr", "es", "nl", "da", "it", "sv", "pl", "nb"
+    }  # fmt: skip
 
 
 def test_collapse_set_quality_gate() -> None:
@@ -62,10 +67,11 @@ def test_pages_without_an_article_are_dead_letters(page: Path) -> None:
 
 def test_collapsed_pages_record_the_fallback_that_rescued_them() -> None:
     methods = {p.stem: extract_html(page_document(p)).extraction_method for p in ARTICLES}
-    assert methods["en-split-body"] in {"recall", "baseline", "pruned"}
-    assert methods["da-cookie-wall"] in {"recall", "baseline", "pruned"}
+    rescued = {"en-split-body", "da-cookie-wall", "nb-consent-article", "en-json-ld-body"}
+    for stem in rescued:
+        assert methods[stem] in {"recall", "baseline", "pruned"}, stem
     # Pages that extract well keep the first setting: the fallback is not a default.
-    assert sum(m == "precision" for m in methods.values()) >= len(methods) - 3
+    assert {stem for stem, method in methods.items() if method != "precision"} == rescued
 
 
 def test_golden_pages_keep_the_first_setting() -> None:
