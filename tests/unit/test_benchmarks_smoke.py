@@ -89,7 +89,9 @@ def test_pages_benchmark_counts_fallbacks_and_compares_with_trafilatura() -> Non
     docs = pages._page_documents(2)
     fallback = pages.measure_fallback(docs, rounds=1)
     assert fallback["pages"] == len(docs)
-    assert set(fallback["fell_back_on"]) == {"da-cookie-wall", "en-split-body"}
+    assert set(fallback["fell_back_on"]) == {
+        "da-cookie-wall", "en-split-body", "nb-consent-article", "en-json-ld-body"
+    }  # fmt: skip
     assert fallback["extract_html_ms_mean"] > 0
     warc = pages.measure_warc(docs[:4], rounds=1)
     assert warc["pages"] == 4
