@@ -18,7 +18,9 @@ against the file size.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
 from connectors.decoding import decode
 from connectors.pages import canonical_url
@@ -119,66 +122,131 @@ def _unread_tail(path: Path, offset: int) -> int:
     return size - offset if rest.strip(b"\r\n\x00 ") else 0
 
 
+def _gzipped(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+class _UntilBroken:
+    """A gzip stream that ends where its data breaks off instead of raising: warcio reads
+    ahead in blocks and takes an error as the end, which would lose the whole records
+    before the break. ``broken`` says it happened."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.broken:
+            return b""
+        try:
+            # read1: one decompressed chunk at a time, so a break loses no earlier bytes
+            # (read() gathers chunks and drops them all when the next one fails).
+            return bytes(self._stream.read1(size if size > 0 else 65536))
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            self.broken = True
+            return b""
+
+
+@dataclass
+class _Position:
+    """How far a read got: for the dead letter of the rest, and to resume after a restart."""
+
+    offset: int = 0  # where the current record starts (in the stream read)
+    records: int = 0  # records taken so far, skipped ones included
+    pages: int = 0  # HTML pages yielded
+
+
+def _records(
+    records: Any, path: Path, max_bytes: int, tally: ReadTally, at: _Position, skip: int
+) -> Iterator[Document | DeadLetter]:
+    """The documents of an open archive; the first ``skip`` records were read before."""
+    for index, record in enumerate(records):
+        at.offset = records.offset  # where this record starts (get_record_offset reads it)
+        if index < skip:
+            continue
+        at.records += 1
+        tally.records += 1
+        kind = record.rec_type
+        if kind != "response":
+            tally.skip(kind or "unknown_record")
+            continue
+        if record.http_headers is None:  # a response that is not HTTP (dns:, ftp:)
+            tally.skip("non_http")
+            continue
+        body = record.content_stream().read(max_bytes + 1)
+        if record.raw_stream.limit > 0 and len(body) <= max_bytes:
+            # The declared length was not there: the file ends inside this record.
+            raise _TruncatedError(at.offset, at.pages)
+        status = record.http_headers.get_statuscode() or ""
+        if not status.startswith("2"):
+            tally.skip(f"http_{status or 'status'}")
+            continue
+        if not is_html(record.http_headers.get_header("Content-Type"), body):
+            tally.skip("non_html")
+            continue
+        at.pages += 1
+        yield _document(record, body, f"{path}@{at.offset}", max_bytes)
+    at.offset = records.offset
+
+
 def read_warc(
     path: Path, max_bytes: int, tally: ReadTally | None = None
 ) -> Iterator[Document | DeadLetter]:
-    """Every HTML response of the archive as a raw document; see the module docstring."""
+    """Every HTML response of the archive as a raw document; see the module docstring.
+
+    A ``.warc.gz`` gzipped as one whole file (``gzip crawl.warc``) instead of record by record
+    is read again through a gzip stream from where warcio gave up."""
     tally = tally if tally is not None else ReadTally()
-    offset = 0
-    good = 0
+    at = _Position()
     try:
-        with path.open("rb") as handle:
-            records = ArchiveIterator(handle)
-            for record in records:
-                offset = records.offset  # where this record starts (get_record_offset reads it)
-                origin = f"{path}@{offset}"
-                tally.records += 1
-                kind = record.rec_type
-                if kind != "response":
-                    tally.skip(kind or "unknown_record")
-                    continue
-                if record.http_headers is None:  # a response that is not HTTP (dns:, ftp:)
-                    tally.skip("non_http")
-                    continue
-                body = record.content_stream().read(max_bytes + 1)
-                if record.raw_stream.limit > 0 and len(body) <= max_bytes:
-                    # The declared length was not there: the file ends inside this record.
-                    raise _TruncatedError(offset, good)
-                status = record.http_headers.get_statuscode() or ""
-                if not status.startswith("2"):
-                    tally.skip(f"http_{status or 'status'}")
-                    continue
-                if not is_html(record.http_headers.get_header("Content-Type"), body):
-                    tally.skip("non_html")
-                    continue
-                good += 1
-                yield _document(record, body, origin, max_bytes)
-            end = records.offset
-        if _unread_tail(path, end):
-            raise _TruncatedError(end, good)
-    except _TruncatedError as cut:
+        try:
+            with path.open("rb") as handle:
+                yield from _records(ArchiveIterator(handle), path, max_bytes, tally, at, 0)
+            if _unread_tail(path, at.offset):
+                raise _TruncatedError(at.offset, at.pages)
+        except ArchiveLoadFailed as exc:
+            # warcio reads gzip member by member; a file gzipped whole is one member it
+            # rejects ("non-chunked gzip", or an unknown format at the first record).
+            if not _gzipped(path):
+                raise
+            with gzip.open(path, "rb") as whole:
+                stream = _UntilBroken(whole)
+                yield from _records(ArchiveIterator(stream), path, max_bytes, tally, at, at.records)
+                if stream.broken:
+                    raise _TruncatedError(at.offset, at.pages) from exc
+    except (_TruncatedError, EOFError) as exc:
+        offset = exc.offset if isinstance(exc, _TruncatedError) else at.offset
         yield DeadLetter(
             stage="read",
             reason="truncated_archive",
-            message=f"the archive is truncated at byte {cut.offset}: the record there is "
-            f"incomplete; the {cut.good} HTML pages before it were read, the rest is lost",
-            origin=f"{path}@{cut.offset}",
-        )
-    except OSError as exc:
-        yield DeadLetter(
-            stage="read",
-            reason="unreadable",
-            message=f"cannot read: {exc.strerror}",
-            origin=str(path),
-        )
-    except Exception as exc:  # noqa: BLE001 - warcio and zlib raise many kinds on bad bytes
-        yield DeadLetter(
-            stage="read",
-            reason="corrupt_archive",
-            message=f"the archive is corrupt after byte {offset} ({exc.__class__.__name__}: "
-            f"{str(exc)[:200]}); the {good} HTML pages before it were read, the rest is lost",
+            message=f"the archive is truncated at byte {offset}: the record there is "
+            f"incomplete; the {at.pages} HTML pages before it were read, the rest is lost",
             origin=f"{path}@{offset}",
         )
+    except OSError as exc:
+        if exc.strerror is None:  # gzip.BadGzipFile and kin: the bytes, not the file
+            yield _corrupt(path, at, exc)
+        else:
+            yield DeadLetter(
+                stage="read",
+                reason="unreadable",
+                message=f"cannot read: {exc.strerror}",
+                origin=str(path),
+            )
+    except Exception as exc:  # noqa: BLE001 - warcio and zlib raise many kinds on bad bytes
+        yield _corrupt(path, at, exc)
+
+
+def _corrupt(path: Path, at: _Position, exc: Exception) -> DeadLetter:
+    return DeadLetter(
+        stage="read",
+        reason="corrupt_archive",
+        message=f"the archive is corrupt after byte {at.offset} ({exc.__class__.__name__}: "
+        f"{' '.join(str(exc).split())[:200]}); the {at.pages} HTML pages before it were "
+        "read, the rest is lost",
+        origin=f"{path}@{at.offset}",
+    )
 
 
 class _TruncatedError(Exception):

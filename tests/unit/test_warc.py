@@ -189,3 +189,20 @@ def test_progress_prints_a_line_every_interval_and_a_summary() -> None:
     quiet = io.StringIO()
     Progress(quiet, ReadTally(), verb="processed").summary()
     assert quiet.getvalue() == ""  # short runs with nothing skipped keep stderr for rejects
+
+
+def test_an_archive_gzipped_as_one_file_is_read_and_its_truncation_noticed(
+    tmp_path: Path,
+) -> None:
+    plain = write_warc(tmp_path / "crawl.warc", golden_pages())
+    whole = tmp_path / "whole.warc.gz"  # `gzip crawl.warc`, not gzip per record
+    whole.write_bytes(gzip.compress(plain.read_bytes()))
+    docs, letters, tally = _read(whole)
+    assert letters == []
+    assert len(docs) == 6
+    assert tally.records == 1 + 2 * 6 + 4  # nothing counted twice after the restart
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    docs, letters, _ = _read(cut)
+    assert 0 < len(docs) < 6
+    assert [letter.reason for letter in letters] == ["truncated_archive"]
