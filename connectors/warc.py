@@ -12,7 +12,8 @@ A truncated or corrupt archive keeps every record read before the damage; the re
 of the file becomes one dead letter saying where reading stopped and why. warcio
 reads a cut-off archive silently (a short last body, or no last record), so the
 reader checks each body against its declared length and the end of the last record
-against the file size.
+against the file size. An archive gzipped as one whole file, which warcio refuses, is
+read through a gzip stream instead.
 """
 
 from __future__ import annotations
