@@ -161,3 +161,16 @@ def test_a_paragraph_printed_twice_does_not_count_as_lost_text() -> None:
     quote = "<p>" + "The council will vote on the budget in February, the mayor said. " * 2
     page = f"<html><body><article>{_article_paragraphs()}{quote}</p>{quote}</p></article></body>"
     assert extract_html(html_doc(page + "</html>")).extraction_method == "precision"
+
+
+def test_an_article_about_cookies_keeps_its_lead() -> None:
+    from tests.unit.test_html import html_doc
+
+    lead = (
+        "The new cookie consent rules take effect across the EU today. Regulators in Brussels "
+        "said websites would have six months to comply before the first fines are issued."
+    )
+    page = f"<html><body><article><p>{lead}</p>{_article_paragraphs()}</article></body></html>"
+    doc = extract_html(html_doc(page))
+    assert doc.text.startswith("The new cookie consent rules")
+    assert not [s for s in doc.boilerplate if s.kind == "furniture"]
