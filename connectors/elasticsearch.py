@@ -548,6 +548,7 @@ def article_source(doc: Document, kb: KnowledgeBase) -> dict[str, Any]:
         "url": doc.url,
         "origin": doc.origin,
         "notes": doc.notes,
+        "extraction": {"method": doc.extraction_method},
         "entities": list(entities.values()),
         **entity_facets(doc.entities),
         "mentions": [

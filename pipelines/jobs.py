@@ -10,33 +10,43 @@ from pathlib import Path
 from typing import TextIO
 
 from connectors.elasticsearch import client
-from connectors.files import read_articles
+from connectors.files import ReadTally, read_articles
 from connectors.kafka import DocumentProducer, ensure_topics
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from transforms.document import Document
 
 
-def publish_files(paths: Iterable[str | Path], settings: Settings, out: TextIO = sys.stdout) -> int:
-    """Publish articles to the raw topic; bad files go to the dead-letter topic."""
+def publish_files(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    out: TextIO = sys.stdout,
+    err: TextIO | None = None,
+) -> int:
+    """Publish articles, saved pages and WARC archives' HTML pages to the raw topic; bad
+    inputs go to the dead-letter topic. Progress of a long run, and a summary of records
+    read and skipped, go to ``err`` (stderr from the CLI)."""
     ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
-    published = rejected = 0
+    tally = ReadTally()
+    progress = Progress(err or out, tally, verb="published")
     with DocumentProducer(
         settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic
     ) as producer:
-        for item in read_articles(paths, settings.max_document_bytes):
+        for item in read_articles(paths, settings.max_document_bytes, tally):
             if isinstance(item, Document):
                 producer.publish(item)
-                published += 1
+                progress.accept()
             else:
                 producer.dead_letter(item)
-                rejected += 1
+                progress.reject()
                 print(f"{item.origin}: rejected: {item.reason}: {item.message}", file=out)
     print(
-        f"published {published} documents to {settings.raw_topic}; "
-        f"{rejected} rejected to {settings.dlq_topic}",
+        f"published {progress.accepted} documents to {settings.raw_topic}; "
+        f"{progress.rejected} rejected to {settings.dlq_topic}",
         file=out,
     )
-    return 1 if rejected else 0
+    progress.summary()
+    return 1 if progress.rejected else 0
 
 
 def run_pipeline(settings: Settings, until_idle: bool, idle_seconds: float = 5.0) -> int:

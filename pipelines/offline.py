@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from connectors.files import read_articles
+from connectors.files import ReadTally, read_articles
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from transforms.chain import build_stages, enrich, warm_up
 from transforms.document import DeadLetter, Document
@@ -30,6 +31,7 @@ def document_record(doc: Document) -> dict[str, Any]:
         "language": doc.language,
         "language_score": round(doc.language_score, 4),
         "text": doc.text,
+        "extraction_method": doc.extraction_method,
         "boilerplate": [{"kind": s.kind, "text": s.text} for s in doc.boilerplate],
         "entities": [
             {
@@ -47,19 +49,26 @@ def document_record(doc: Document) -> dict[str, Any]:
 
 
 def process_paths(paths: Iterable[str | Path], settings: Settings, out: TextIO, err: TextIO) -> int:
-    rejected = 0
+    """Text files, saved pages and WARC archives through the chain; see the module docstring.
+
+    A long run also prints a progress line to ``err`` every few seconds and a summary at
+    the end, as does a run that skipped WARC records (``pipelines/progress.py``)."""
     stages = build_stages(settings.knowledge_base_file)
     warm_up(stages)  # models load before the first document's time budget starts
-    for item in read_articles(paths, settings.max_document_bytes):
+    tally = ReadTally()
+    progress = Progress(err, tally, verb="processed")
+    for item in read_articles(paths, settings.max_document_bytes, tally):
         result = (
             enrich(item, stages, settings.stage_timeout_s) if isinstance(item, Document) else item
         )
         if isinstance(result, DeadLetter):
-            rejected += 1
+            progress.reject()
             print(
                 f"{result.origin}: rejected at {result.stage}: {result.reason}: {result.message}",
                 file=err,
             )
             continue
+        progress.accept()
         print(json.dumps(document_record(result), ensure_ascii=False), file=out)
-    return 1 if rejected else 0
+    progress.summary()
+    return 1 if progress.rejected else 0

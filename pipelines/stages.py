@@ -27,8 +27,9 @@ class _ApplyStage(beam.DoFn):  # type: ignore[misc]
         self._chain = chain  # to warm this stage's models up before any document is timed
 
     def setup(self) -> None:
-        if self._limit_s:
-            warm_up(self._chain)
+        """Models and tables load here, when the worker starts, not on its first document
+        nor inside its time budget (docs/transforms.md, "Cold start")."""
+        warm_up(self._chain)
 
     def process(self, element: tuple[Any, Document | DeadLetter]) -> Iterator[Any]:
         ack, doc = element

@@ -86,6 +86,9 @@ class Document:
     authors: list[str] = field(default_factory=list)
     published: str | None = None
     text: str = ""
+    # Which extractor setting produced ``text`` from HTML: precision, recall, baseline or
+    # pruned (docs/transforms.md, "Collapsed extractions"); None for plain text.
+    extraction_method: str | None = None
     boilerplate: list[Segment] = field(default_factory=list)
     language: str = "und"
     language_score: float = 0.0

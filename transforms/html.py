@@ -12,24 +12,45 @@ Metadata comes from trafilatura's own finders, asked only for what newsbeam keep
 Extraction favours precision (menus, cookie banners, related links and comment
 sections out) because later stages trust ``text`` to be the article; a source can
 ask for recall instead with the hint ``extract_favor: recall`` when its article
-paragraphs get cut, and can prune page parts with ``extract_prune_xpath``.
+paragraphs get cut, and can prune page parts with ``extract_prune_xpath``. When
+that first setting's text collapsed (``transforms/extraction_check.py``), recall,
+trafilatura's baseline and a pruned re-run are tried (``main_text``), and
+``extraction_method`` records which one produced the text. Video and gallery pages
+with almost no prose are poison input ``no_article``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from htmldate import find_date
-from trafilatura import bare_extraction
+from lxml import html as lxml_html
+from trafilatura import bare_extraction, baseline
 from trafilatura import metadata as trafilatura_metadata
+from trafilatura.json_metadata import extract_json
 from trafilatura.settings import Extractor, set_date_params, use_config
 from trafilatura.utils import load_html
 
-from transforms.document import CONTENT_HTML, Document, PoisonInputError
+from transforms.document import CONTENT_HTML, Document, PoisonInputError, Segment
+from transforms.extraction_check import (
+    MEDIA_MAX_PROSE_CHARS,
+    MIN_PROSE_BLOCK_CHARS,
+    PageProfile,
+    TextCheck,
+    check_text,
+    keeps,
+    profile_page,
+    without_furniture_containers,
+)
 
+# JSON-LD scripts longer than this skip trafilatura's regex minifier (see json_ld_metadata).
+MAX_JSON_LD_FAST_CHARS = 100_000
 # Above this many characters a page is not an article; the fetcher caps bytes too.
 MAX_HTML_CHARS = 5_000_000
 # trafilatura gives up on trees with more elements than this (HTML bombs, endless lists).
@@ -41,6 +62,10 @@ MIN_TEXT_CHARS = 40
 # one element took 121 s to parse. An element with more than this many loses them all before
 # parsing (no article needs them; its text stays), which bounds the parse to linear time.
 MAX_ATTRIBUTES = 100
+# A fallback replaces the text found so far only with this many times its article text ...
+FALLBACK_GAIN = 1.2
+# ... and only if it holds this share of the words of that text (docs/transforms.md).
+FALLBACK_KEEPS = 0.7
 
 # A private copy of trafilatura's settings; the tree cap lives there, not in arguments.
 _CONFIG = use_config()
@@ -108,10 +133,8 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
     found = trafilatura_metadata.examine_meta(tree)
     if found.author and " " not in found.author:
         found.author = None  # a lone word ("admin", "redaktion") is not a byline
-    try:
-        found = trafilatura_metadata.extract_meta_json(tree, found)
-    except Exception as error:  # noqa: BLE001 - broken JSON-LD only loses the JSON-LD
-        _LOG.debug("unreadable JSON-LD metadata on %s: %s", url, error)
+    if not (known.authors and known.title and known.source):
+        found = json_ld_metadata(tree, found, url)
     if not (known.title or found.title):
         found.title = trafilatura_metadata.extract_title(tree)
     if not (known.authors or found.author):
@@ -132,15 +155,143 @@ def page_metadata(tree: Any, url: str | None, known: Document) -> dict[str, str 
     return {key: getattr(found, key) for key in ("title", "author", "date", "sitename", "url")}
 
 
+def json_ld_metadata(tree: Any, found: Any, url: str | None) -> Any:
+    """trafilatura's ``extract_meta_json``, bounded for very large JSON-LD.
+
+    trafilatura minifies every JSON-LD script with a Python regex before parsing it and,
+    when parsing fails, searches the text for an author with more regexes; both are linear
+    but slow per byte, and tabloid pages that embed whole related-article graphs (1-2 MB)
+    spent over a second there. A script over ``MAX_JSON_LD_FAST_CHARS`` is parsed directly
+    with ``json.loads`` (C, whitespace-tolerant) and walked by trafilatura's own
+    ``extract_json``; if it does not parse it is skipped, since the regex search over a
+    broken megabyte is both the slow path and the one that picks a related story's author.
+    Runs only when the feed left author, title or outlet unknown (``page_metadata``).
+    """
+    for script in tree.xpath(
+        './/script[@type="application/ld+json" or @type="application/settings+json"]'
+    ):
+        text = script.text
+        if not text:
+            continue
+        try:
+            if len(text) <= MAX_JSON_LD_FAST_CHARS:
+                found = trafilatura_metadata.extract_meta_json(_only(script), found)
+            else:
+                found = extract_json(json.loads(text, strict=False), found)
+        except Exception as error:  # noqa: BLE001 - broken JSON-LD only loses the JSON-LD
+            _LOG.debug("unreadable JSON-LD metadata on %s: %s", url, error)
+    return found
+
+
+def _only(script: Any) -> Any:
+    """A tree holding just this script, for trafilatura's per-tree JSON-LD finder."""
+    holder = lxml_html.Element("html")
+    copied = lxml_html.Element("script", type=script.get("type"))
+    copied.text = script.text
+    holder.append(copied)
+    return holder
+
+
 def trafilatura_part(tree: Any, doc: Document) -> tuple[dict[str, str | None], str]:
-    """What trafilatura does for ``extract_html``: the page's metadata (``page_metadata``)
-    and its main text, one block per line. The benchmark times it as the baseline of
-    trafilatura with newsbeam's options."""
+    """What trafilatura does for ``extract_html`` on a page that does not collapse: the
+    page's metadata (``page_metadata``) and its main text, one block per line. The
+    benchmark times it as the baseline of trafilatura with newsbeam's options."""
     found = page_metadata(tree, doc.url or doc.origin, doc)
-    favor = "recall" if doc.hints.get("extract_favor") == "recall" else "precision"
+    return found, _trafilatura_text(tree, _first_method(doc), doc)
+
+
+def _first_method(doc: Document) -> str:
+    return "recall" if doc.hints.get("extract_favor") == "recall" else "precision"
+
+
+def _trafilatura_text(tree: Any, favor: str, doc: Document) -> str:
     prune = doc.hints.get("extract_prune_xpath") or None
     result = bare_extraction(tree, options=_EXTRACTORS[favor], prune_xpath=prune)
-    return found, (cast(Any, result).text or "") if result is not None else ""
+    return (cast(Any, result).text or "") if result is not None else ""
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """One extractor setting's text (paragraphs separated by blank lines) and its check."""
+
+    method: str  # precision, recall, baseline or pruned (docs/transforms.md)
+    text: str
+    check: TextCheck
+
+
+def _measured(method: str, body: str, page: PageProfile, title: str | None) -> Extraction:
+    text = _without_title(_paragraphs(body), title)
+    return Extraction(method, text, check_text(text, page))
+
+
+def _better(candidate: Extraction, best: Extraction) -> bool:
+    """The rule that keeps a fallback: clearly more article text, and most of the article
+    text found so far, so a fallback that wandered off to comments or a teaser box does
+    not replace the part of the article that was already found."""
+    gain = candidate.check.article_chars >= FALLBACK_GAIN * best.check.article_chars + 40
+    paragraphs = tuple(b for b in best.check.article_blocks if len(b) >= MIN_PROSE_BLOCK_CHARS)
+    return gain and keeps(candidate.text, paragraphs) >= FALLBACK_KEEPS
+
+
+def main_text(
+    tree: Any, doc: Document, title: str | None, page: PageProfile
+) -> tuple[Extraction, list[str]]:
+    """The article text of a page and the methods tried, in order.
+
+    The first setting (precision, or recall when the source asks for it) is kept unless it
+    collapsed (``extraction_check.check_text``); then recall, trafilatura's baseline and
+    precision on the page without the furniture containers the first result consisted of
+    are tried in turn, each kept by ``_better``, until one no longer collapses.
+    """
+    first = _first_method(doc)
+    # bare_extraction and baseline clean copies (test_html checks the tree is left as it
+    # was), so every setting reads the same page.
+    best = _measured(first, _trafilatura_text(tree, first, doc), page, title)
+    tried = [first]
+    if not best.check.collapsed:
+        return best, tried
+    furniture = best.check.furniture_blocks
+    fallbacks: list[tuple[str, Callable[[], str]]] = [
+        ("recall", lambda: _trafilatura_text(tree, "recall", doc)),
+        ("baseline", lambda: baseline(tree)[1]),
+        ("pruned", lambda: _pruned_text(tree, furniture, doc)),
+    ]
+    for method, run in fallbacks:
+        if method == first:
+            continue
+        tried.append(method)
+        candidate = _measured(method, run(), page, title)
+        if _better(candidate, best):
+            best = candidate
+            if not best.check.collapsed:
+                break
+    return best, tried
+
+
+def _pruned_text(tree: Any, furniture: tuple[str, ...], doc: Document) -> str:
+    pruned = without_furniture_containers(tree, furniture)
+    return "" if pruned is None else _trafilatura_text(pruned, "precision", doc)
+
+
+def _without_title(text: str, title: str | None) -> str:
+    """Many pages put the headline inside the article body; it is metadata, not text."""
+    if title:
+        first, _, rest = text.partition("\n\n")
+        if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+            return rest
+    return text
+
+
+def _leading_furniture_out(extraction: Extraction) -> tuple[str, list[Segment]]:
+    """Furniture blocks before the article (a reprint notice, a browser banner, a price box)
+    leave the text and are kept as ``furniture`` segments. Trailing appeals and footers are
+    the boilerplate stage's (``rules/boilerplate.yaml``), which knows their shapes better."""
+    blocks = extraction.text.split("\n\n")
+    furniture = set(extraction.check.furniture_blocks)
+    removed: list[Segment] = []
+    while len(blocks) > 1 and blocks[0].strip() in furniture:
+        removed.append(Segment("furniture", blocks.pop(0).strip()))
+    return "\n\n".join(blocks), removed
 
 
 def _paragraphs(text: str) -> str:
@@ -176,19 +327,25 @@ def extract_html(doc: Document) -> Document:
         raise PoisonInputError("unparseable", "the page is not parseable HTML.")
     html_lang = _declared_language(tree)
 
-    found, body = trafilatura_part(tree, doc)
+    found = page_metadata(tree, doc.url or doc.origin, doc)
 
     def meta(key: str) -> str | None:
         value = found.get(key)
         return (str(value).strip() or None) if value else None
 
-    text = _paragraphs(body)
     title = doc.title or meta("title")
-    if title:
-        # Many pages put the headline inside the article body; it is metadata, not text.
-        first, _, rest = text.partition("\n\n")
-        if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
-            text = rest
+    page = profile_page(tree)
+    extraction, _ = main_text(tree, doc, title, page)
+    # Both measures must be short: the page's prose misses text inside a furniture-named
+    # container, the extraction misses what trafilatura left out.
+    prose = max(page.prose_chars, extraction.check.article_chars)
+    if page.media is not None and prose < MEDIA_MAX_PROSE_CHARS:
+        raise PoisonInputError(
+            "no_article",
+            f"the page is a {page.media} page with {prose} characters of prose around the "
+            "media; it has no article to ingest.",
+        )
+    text, furniture = _leading_furniture_out(extraction)
     if len(text) < MIN_TEXT_CHARS:
         raise PoisonInputError(
             "no_text",
@@ -215,4 +372,6 @@ def extract_html(doc: Document) -> Document:
         url=doc.url or meta("url"),
         hints=hints,
         notes=notes,
+        boilerplate=[*doc.boilerplate, *furniture],
+        extraction_method=extraction.method,
     )

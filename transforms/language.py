@@ -7,6 +7,16 @@ lingua (high accuracy) is the most accurate on short text and close pairs but
 costs ~2 ms per 3 KB document. So CLD2 decides long text outside the close-pair
 groups, and lingua, restricted to the small confusable group, settles the rest
 on a bounded sample. Short or unreliable text goes to lingua over a wide set.
+
+Lingua loads each language's models on first use, and the high-accuracy models of
+all 75 languages cost 5-6 s of CPU (more under load): the first short document of a
+worker used to stall that long. Short text is therefore decided in two steps: lingua's
+low-accuracy mode over all languages (its models load in 0.25 s) names the three most
+likely languages, and lingua's high-accuracy mode, restricted to those, CLD2's guess,
+the hint and their close groups, decides. Only the models of languages actually seen
+are ever loaded (~0.15 s per language, once per process; lingua shares them between
+detectors). On the held-out sentences the true language was among the low-accuracy
+top three every time (docs/transforms.md, "Cold start").
 """
 
 from __future__ import annotations
@@ -41,6 +51,8 @@ LONG_LETTERS = 200  # from here on CLD2 alone is reliable (outside close groups)
 SAMPLE_CHARS = 1200  # CLD2 sample: bounded so cost does not grow with the article
 LINGUA_SAMPLE_CHARS = 300  # lingua is ~linear in length; 300 chars keep it < 0.5 ms
 MIN_SCORE = 0.4  # below this the best guess is reported as und
+SHORTLIST = 3  # how many of the low-accuracy pass's languages the accurate pass weighs
+MAX_DETECTORS = 128  # restricted lingua detectors kept (they share the loaded models)
 HINT_RATIO = 0.8  # a hint may only pick a runner-up scoring at least this share of the best
 
 # An address starts where a non-space run starts: from inside the run it would be re-scanned
@@ -67,6 +79,8 @@ class LanguageDetector:
         self._lock = threading.Lock()
         self._lingua: dict[frozenset[str] | None, Any] = {}
         self._asked: set[frozenset[str] | None] = set()
+        self._shortlister: Any = None
+        self._known: frozenset[str] | None = None
 
     def _lingua_for(self, group: frozenset[str] | None) -> Any:
         detector = self._lingua.get(group)
@@ -82,8 +96,51 @@ class LanguageDetector:
                         codes = [getattr(IsoCode639_1, c.upper()) for c in sorted(group)]
                         builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
                     detector = builder.build()
+                    if len(self._lingua) >= MAX_DETECTORS:
+                        self._lingua.clear()  # detectors are cheap; the models stay loaded
                     self._lingua[group] = detector
         return detector
+
+    def _lingua_codes(self) -> frozenset[str]:
+        """ISO 639-1 codes lingua knows (CLD2 knows some it does not, and names others)."""
+        if self._known is None:
+            from lingua import Language
+
+            self._known = frozenset(
+                language.iso_code_639_1.name.lower() for language in Language.all()
+            )
+        return self._known
+
+    def _shortlist(self, sample: str, guesses: tuple[str, ...]) -> frozenset[str]:
+        """The languages a short text can be in: lingua's low-accuracy top three over all
+        languages, the other guesses (CLD2's, the hint), and their close groups."""
+        if self._shortlister is None:
+            from lingua import LanguageDetectorBuilder
+
+            with self._lock:
+                if self._shortlister is None:
+                    self._shortlister = (
+                        LanguageDetectorBuilder.from_all_languages()
+                        .with_low_accuracy_mode()
+                        .build()
+                    )
+        values = self._shortlister.compute_language_confidence_values(
+            _sample(sample, LINGUA_SAMPLE_CHARS)
+        )
+        codes = {v.language.iso_code_639_1.name.lower() for v in values[:SHORTLIST]}
+        codes.update(g for g in guesses if g and g != UNDETERMINED)
+        for group in CLOSE_GROUPS:
+            if codes & group:
+                codes |= group
+        return frozenset(codes & self._lingua_codes())
+
+    def warm_up(self) -> None:
+        """Load what a worker needs whatever its documents' languages: lingua's low-accuracy
+        models of all languages (0.3 s of CPU). A worker's ``setup()`` calls it. The
+        accurate models stay lazy: loading them for languages the worker never sees
+        would delay its first document (docs/transforms.md, "Cold start")."""
+        pycld2.detect("A warm-up sentence for the detector.")
+        self._shortlist("A short warm-up sentence.", ())
 
     def _ask_lingua(self, text: str, group: frozenset[str] | None) -> list[tuple[str, float]]:
         """Lingua's best two candidates with their confidence, best first."""
@@ -123,9 +180,10 @@ class LanguageDetector:
         else:
             # Lingua's order stands (it is better on close pairs); where CLD2
             # agrees with a candidate, the two scores combine as a noisy-or.
+            shortlist = self._shortlist(sample, (top, (hint or "").lower()))
             ranked = [
                 (code, 1 - (1 - score) * (1 - percent) if reliable and code == top else score)
-                for code, score in self._ask_lingua(sample, None)
+                for code, score in self._ask_lingua(sample, shortlist or None)
             ]
         if not ranked:
             return UNDETERMINED, 0.0
@@ -147,6 +205,11 @@ def default_detector() -> LanguageDetector:
     if _DEFAULT is None:
         _DEFAULT = LanguageDetector()
     return _DEFAULT
+
+
+def warm_up_language() -> None:
+    """The process-wide detector's models that every document may need (see ``warm_up``)."""
+    default_detector().warm_up()
 
 
 def detect_language(doc: Document) -> Document:

@@ -23,7 +23,7 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.jobs import publish_files
 
-    return publish_files(args.paths, settings)
+    return publish_files(args.paths, settings, err=sys.stderr)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -118,16 +118,28 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "object per accepted document on stdout and one line per rejected input on stderr. "
         "Exits 1 when any input was rejected.",
     )
-    process.add_argument("paths", nargs="+", help="files or folders of articles")
+    process.add_argument(
+        "paths",
+        nargs="+",
+        help="files or folders: text articles, saved pages (.html, .htm, .html.gz), WARC "
+        "archives (.warc, .warc.gz)",
+    )
     process.set_defaults(handler=_process)
 
     publish = commands.add_parser(
         "publish",
-        help="publish article files to the raw Kafka topic",
-        description="Read files or folders of articles and publish them to the raw topic, "
-        "keyed by document id; rejected files go to the dead-letter topic with a reason.",
+        help="publish article files, saved pages and WARC archives to the raw Kafka topic",
+        description="Read files or folders of articles, saved HTML pages and WARC archives "
+        "(every HTML response record) and publish them to the raw topic, keyed by document "
+        "id; rejected inputs go to the dead-letter topic with a reason. Long runs print "
+        "progress on stderr.",
     )
-    publish.add_argument("paths", nargs="+", help="files or folders of articles")
+    publish.add_argument(
+        "paths",
+        nargs="+",
+        help="files or folders: text articles, saved pages (.html, .htm, .html.gz), WARC "
+        "archives (.warc, .warc.gz)",
+    )
     publish.set_defaults(handler=_publish)
 
     run = commands.add_parser(

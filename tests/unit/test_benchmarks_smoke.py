@@ -139,3 +139,19 @@ def test_the_report_flags_a_pipeline_cheaper_per_cpu_second_than_its_chain() -> 
     rows = report._ratios(results(326.0))
     assert rows[0][0].startswith("**measurement error**")
     assert rows[0][-1] is False
+
+
+def test_pages_benchmark_counts_fallbacks_and_compares_with_trafilatura() -> None:
+    from benchmarks import pages
+
+    docs = pages._page_documents(2)
+    fallback = pages.measure_fallback(docs, rounds=1)
+    assert fallback["pages"] == len(docs)
+    assert set(fallback["fell_back_on"]) == {
+        "da-cookie-wall", "en-split-body", "nb-consent-article", "en-json-ld-body"
+    }  # fmt: skip
+    assert fallback["extract_html_ms_mean"] > 0
+    warc = pages.measure_warc(docs[:4], rounds=1)
+    assert warc["pages"] == 4
+    assert warc["ratio_to_trafilatura"]["trafilatura.extract alone (bodies in memory)"] == 1.0
+    assert all(rate > 0 for rate in warc["pages_per_cpu_s"].values())

@@ -132,3 +132,22 @@ def test_never_raises_and_score_in_range(text: str) -> None:
     after = detect_language(doc_of(text))
     assert 0.0 <= after.language_score <= 1.0
     assert after.language == "und" or len(after.language) == 2
+
+
+def test_short_text_weighs_a_shortlist_not_every_language() -> None:
+    """The accurate models load only for a few likely languages (docs/transforms.md)."""
+    detector = LanguageDetector()
+    bokmal = "Regjeringen vil bruke flere penger på jernbanen i Nord-Norge neste år."
+    shortlist = detector._shortlist(bokmal, ())
+    assert "nb" in shortlist
+    assert {"da", "sv", "nn"} <= shortlist  # its close group comes along
+    assert len(shortlist) <= 12
+    assert detector.detect(bokmal)[0] == "nb"
+    assert None not in detector._lingua  # the all-language detector was never built
+
+
+def test_warm_up_loads_only_the_shortlist_models() -> None:
+    detector = LanguageDetector()
+    detector.warm_up()
+    assert detector._shortlister is not None
+    assert detector._lingua == {}

@@ -47,3 +47,15 @@ def test_enrich_documents_matches_the_offline_chain_and_dead_letters_poison() ->
             equal_to([(5, "extract", "empty")]),
             label="PoisonDeadLettered",
         )
+
+
+def test_a_worker_warms_a_stage_up_in_setup() -> None:
+    from pipelines.stages import _ApplyStage
+    from transforms.chain import STAGES, Stage
+
+    calls: list[str] = []
+    stage = Stage("language", lambda doc: doc, lambda: calls.append("warm"))
+    _ApplyStage(stage).setup()
+    assert calls == ["warm"]
+    _ApplyStage(Stage("plain", lambda doc: doc)).setup()  # no warm-up: nothing to do
+    assert {s.name for s in STAGES if s.warm_up is not None} == {"language"}
