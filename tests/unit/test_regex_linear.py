@@ -16,6 +16,7 @@ Two kinds of test:
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import time
 from collections.abc import Callable
@@ -99,12 +100,18 @@ TRANSFORMS: dict[str, Callable[[Document], Any]] = {
 
 
 def _cpu_s(call: Callable[[Document], Any], doc: Document) -> float:
-    """CPU of this thread only: the process's clock also counts threads earlier tests left
-    behind (a model loading, a watchdog), which made the growth look super-linear."""
-    started = time.thread_time()
-    with contextlib.suppress(Exception):  # a rejection is an answer; only its time counts
-        call(doc)
-    return time.thread_time() - started
+    """CPU of this thread only, without garbage collection: the process's clock also counts
+    threads earlier tests left behind, and a collection's cost grows with everything the
+    test session holds; either made a linear transform look super-linear."""
+    gc.collect()
+    gc.disable()  # a collection walks every object the whole test session keeps alive
+    try:
+        started = time.thread_time()
+        with contextlib.suppress(Exception):  # a rejection is an answer; only its time counts
+            call(doc)
+        return time.thread_time() - started
+    finally:
+        gc.enable()
 
 
 def _growth_ok(call: Callable[[Document], Any], small: Document, large: Document) -> str:

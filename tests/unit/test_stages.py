@@ -55,7 +55,8 @@ def test_a_worker_warms_a_stage_up_in_setup() -> None:
 
     calls: list[str] = []
     stage = Stage("language", lambda doc: doc, lambda: calls.append("warm"))
-    _ApplyStage(stage).setup()
+    _ApplyStage(stage, None, (stage,)).setup()
     assert calls == ["warm"]
-    _ApplyStage(Stage("plain", lambda doc: doc)).setup()  # no warm-up: nothing to do
+    plain = Stage("plain", lambda doc: doc)
+    _ApplyStage(plain, None, (plain,)).setup()  # no warm-up: nothing to do
     assert {s.name for s in STAGES if s.warm_up is not None} == {"language"}
