@@ -434,7 +434,7 @@ def test_health_warns_when_a_usually_busy_source_goes_silent() -> None:
 
 
 def test_seen_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import connectors.feeds as feeds
+    import connectors.feeds.state as feeds
 
     monkeypatch.setattr(feeds, "SEEN_GUIDS_PER_FEED", 3)
     monkeypatch.setattr(feeds, "SEEN_URLS", 4)

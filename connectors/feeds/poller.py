@@ -1,0 +1,314 @@
+"""The poller: fetch due feeds, turn their new items into raw documents, keep state.
+
+``FeedPoller`` polls each feed when it is due (conditional GET, backoff on errors
+and on 429/503 with Retry-After), fetches the page of every item it has not seen
+(by GUID and by canonical URL), and hands raw ``Document``s (or ``DeadLetter``s)
+to a sink such as ``connectors.kafka.DocumentProducer``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from connectors.feeds.pages import HTML_TYPES, _codec, decode_page
+from connectors.feeds.parsing import FeedItem, FeedParseError, _summary_text, parse_feed
+from connectors.feeds.sources import MIN_INTERVAL_S, Source
+from connectors.feeds.state import FeedState, PollState
+from connectors.feeds.urls import canonical_url
+from connectors.http import FetchError, FetchResult, HttpFetcher
+from transforms.document import (
+    CONTENT_HTML,
+    CONTENT_TEXT,
+    DeadLetter,
+    Document,
+    document_id,
+)
+
+log = logging.getLogger(__name__)
+
+STAGE = "fetch"
+MAX_BACKOFF_S = 6 * 3600.0
+MAX_RETRY_AFTER_S = 24 * 3600.0
+MAX_ITEMS_PER_POLL = 100
+PAGE_RETRIES = 3  # transient page failures retried on later polls before the summary is used
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+class Sink(Protocol):
+    """Where polled documents go: ``DocumentProducer`` or a list in ``feeds check``."""
+
+    def publish(self, doc: Document) -> None: ...
+
+    def dead_letter(self, letter: DeadLetter) -> None: ...
+
+
+@dataclass
+class CollectingSink:
+    """A sink that keeps what it is given (``feeds check``, tests)."""
+
+    documents: list[Document] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def publish(self, doc: Document) -> None:
+        self.documents.append(doc)
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        self.dead_letters.append(letter)
+
+
+@dataclass(frozen=True)
+class FeedPollReport:
+    source: str
+    feed: str
+    status: str  # ok, not_modified, error
+    items: int = 0  # items in the feed
+    new: int = 0  # new items published or dead-lettered
+    published: int = 0
+    dead_letters: int = 0
+    error: str | None = None
+    next_poll_in_s: float = 0.0
+
+
+def _stamp(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class FeedPoller:
+    """Polls due feeds and hands new items to a sink, keeping ``PollState`` up to date."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        state: PollState,
+        fetcher: HttpFetcher,
+        sink: Sink,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_workers: int = 4,
+        max_items_per_poll: int = MAX_ITEMS_PER_POLL,
+    ) -> None:
+        self.sources = list(sources)
+        self.state = state
+        self.fetcher = fetcher
+        self.sink = sink
+        self.clock = clock
+        self.max_workers = max_workers
+        self.max_items_per_poll = max_items_per_poll
+        self._sink_lock = threading.Lock()
+
+    def due(self, now: float | None = None) -> list[tuple[Source, str]]:
+        now = self.clock() if now is None else now
+        return [
+            (source, url)
+            for source in self.sources
+            for url in source.feeds
+            if self.state.feed(url).next_poll_at <= now
+        ]
+
+    def poll_once(self, *, force: bool = False) -> list[FeedPollReport]:
+        """Poll every due feed (every feed with ``force``) once, hosts in parallel."""
+        todo = [(s, url) for s in self.sources for url in s.feeds] if force else self.due()
+        if not todo:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, len(todo)))) as pool:
+            reports = list(pool.map(lambda pair: self.poll_feed(*pair), todo))
+        return reports
+
+    def run(self, stop: threading.Event, idle_sleep_s: float = 30.0) -> None:
+        """Poll until ``stop`` is set, sleeping until the next feed is due."""
+        while not stop.is_set():
+            for report in self.poll_once():
+                log.info("feed %s: %s", report.feed, report)
+            upcoming = [self.state.feed(url).next_poll_at for s in self.sources for url in s.feeds]
+            wait = min(upcoming, default=self.clock() + idle_sleep_s) - self.clock()
+            stop.wait(max(1.0, min(idle_sleep_s, wait)))
+
+    def poll_feed(self, source: Source, feed_url: str) -> FeedPollReport:
+        fs = self.state.feed(feed_url)
+        health = self.state.source_health(source.name)
+        now = self.clock()
+        try:
+            result = self.fetcher.get(
+                feed_url, etag=fs.etag, last_modified=fs.last_modified, accept=FEED_ACCEPT
+            )
+            if result.not_modified:
+                parsed = None
+            else:
+                parsed = parse_feed(result.body, result.url, result.headers)
+        except (FetchError, FeedParseError) as exc:
+            return self._failed(source, feed_url, exc, now)
+        if parsed is not None:
+            fs.etag, fs.last_modified = result.etag, result.last_modified
+            if parsed.warning:
+                log.warning("feed %s read despite errors: %s", feed_url, parsed.warning)
+        published = dead = new = 0
+        for item in (parsed.items if parsed else ())[: self.max_items_per_poll]:
+            outcome = self._ingest(source, feed_url, item)
+            if outcome is None:
+                continue
+            new += 1
+            with self._sink_lock:
+                if isinstance(outcome, Document):
+                    self.sink.publish(outcome)
+                    published += 1
+                else:
+                    self.sink.dead_letter(outcome)
+                    dead += 1
+        health.record_success(new, _stamp(now))
+        fs.errors = 0
+        delay = self._adapt(source, fs, new)
+        fs.next_poll_at = now + delay
+        self.state.save()
+        return FeedPollReport(
+            source=source.name,
+            feed=feed_url,
+            status="not_modified" if parsed is None else "ok",
+            items=len(parsed.items) if parsed else 0,
+            new=new,
+            published=published,
+            dead_letters=dead,
+            next_poll_in_s=delay,
+        )
+
+    @staticmethod
+    def _adapt(source: Source, fs: FeedState, new_items: int) -> float:
+        """Busy feeds are polled more often, quiet ones less, within [base/4, base*4]."""
+        interval = fs.interval_s or source.interval_s
+        if new_items >= 5:
+            interval *= 0.5
+        elif new_items > 0:
+            interval *= 0.8
+        else:
+            interval *= 1.25
+        low, high = max(MIN_INTERVAL_S, source.interval_s / 4), source.interval_s * 4
+        fs.interval_s = min(high, max(low, interval))
+        return fs.interval_s
+
+    def _failed(
+        self, source: Source, feed_url: str, exc: FetchError | FeedParseError, now: float
+    ) -> FeedPollReport:
+        fs = self.state.feed(feed_url)
+        fs.errors += 1
+        delay = min(MAX_BACKOFF_S, source.interval_s * 2 ** (fs.errors - 1))
+        retry_after = getattr(exc, "retry_after_s", None)
+        if retry_after is not None:
+            delay = max(delay, min(MAX_RETRY_AFTER_S, retry_after))
+        fs.next_poll_at = now + delay
+        self.state.source_health(source.name).record_error(
+            f"{exc.reason}: {exc.message}", _stamp(now)
+        )
+        self.state.save()
+        return FeedPollReport(
+            source=source.name,
+            feed=feed_url,
+            status="error",
+            error=exc.reason,
+            next_poll_in_s=delay,
+        )
+
+    def _ingest(
+        self, source: Source, feed_url: str, item: FeedItem
+    ) -> Document | DeadLetter | None:
+        """The raw document (or dead letter) for a feed item, or None when already seen."""
+        if not item.key and not item.summary.strip():
+            return None  # an empty entry of a broken feed: nothing to ingest or to report
+        link = canonical_url(item.link) if item.link else ""
+        if self.state.seen(feed_url, guid=item.guid, url=link):
+            return None
+        hints = {**source.hints(), "feed": feed_url}
+        if not item.link or not source.fetch_pages:
+            why = "the item has no link" if not item.link else "the source does not fetch pages"
+            return self._from_summary(source, feed_url, item, link, hints, why)
+        try:
+            page = self.fetcher.get(item.link, accept=HTML_ACCEPT)
+        except FetchError as exc:
+            fs = self.state.feed(feed_url)
+            tries = fs.retries.get(item.key, 0) + 1
+            if exc.transient and tries < PAGE_RETRIES:
+                fs.retries[item.key] = tries  # try the page again on the next poll
+                return None
+            fs.retries.pop(item.key, None)
+            return self._from_summary(
+                source, feed_url, item, link, hints, f"page fetch failed ({exc.reason})"
+            )
+        self.state.feed(feed_url).retries.pop(item.key, None)
+        final = canonical_url(page.url)
+        if final != link and self.state.seen(feed_url, url=final):
+            self.state.mark_seen(feed_url, item.guid, [link])
+            return None
+        self.state.mark_seen(feed_url, item.guid, [link, final])
+        return self._page_document(item, page, final, hints)
+
+    def _page_document(
+        self, item: FeedItem, page: FetchResult, final: str, hints: dict[str, str]
+    ) -> Document | DeadLetter:
+        doc_id = document_id(url=final)
+        if page.media_type and page.media_type not in HTML_TYPES:
+            return DeadLetter(
+                stage=STAGE,
+                reason="not_html",
+                message=f"{page.url} is {page.media_type}, not an HTML page; not ingested.",
+                origin=item.link,
+                document_id=doc_id,
+            )
+        content, charset = decode_page(page.body, page.charset)
+        notes = [f"redirected from {item.link}"] if page.redirects else []
+        if page.charset and charset != _codec(page.charset):
+            notes.append(f"decoded as {charset}: the declared {page.charset} did not fit")
+        return Document(
+            id=doc_id,
+            origin=item.link,
+            content=content,
+            content_type=CONTENT_HTML,
+            url=final,
+            hints=hints,
+            notes=notes,
+            title=item.title or None,
+            authors=list(item.authors),
+            published=item.published,
+        )
+
+    def _from_summary(
+        self,
+        source: Source,
+        feed_url: str,
+        item: FeedItem,
+        link: str,
+        hints: dict[str, str],
+        why: str,
+    ) -> Document | DeadLetter:
+        self.state.mark_seen(feed_url, item.guid, [link])
+        text = _summary_text(item.summary, item.summary_type)
+        doc_id = document_id(url=link) if link else document_id(content=text or item.key)
+        if not text:
+            return DeadLetter(
+                stage=STAGE,
+                reason="page_unavailable",
+                message=f"{why} and the feed item has no summary to fall back on.",
+                origin=item.link or feed_url,
+                document_id=doc_id,
+            )
+        return Document(
+            id=doc_id,
+            origin=item.link or feed_url,
+            content=text,
+            content_type=CONTENT_TEXT,
+            url=link or None,
+            hints=hints,
+            notes=[f"text from feed summary: {why}"],
+            title=item.title or None,
+            authors=list(item.authors),
+            published=item.published,
+        )
