@@ -72,7 +72,12 @@ class URIParts:
         )
 
 
+_USERINFO = re.compile(r"(//)[^/?#@]*@")
+
+
 def _short(url: str) -> str:
+    """``url`` for a message: at most 200 characters, any user:password@ masked."""
+    url = _USERINFO.sub(r"\1***@", url[:400])
     return repr(url if len(url) <= 200 else url[:200] + "…")
 
 

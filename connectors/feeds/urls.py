@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlunsplit
+
+from connectors.iri import BadURLError, split_uri
 
 # Query parameters that only track the reader; removed so one article has one URL.
 TRACKING_PARAMS = frozenset(
@@ -17,17 +20,35 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "at_custom", "pk_", "mtm_", "hmb_")
 
 
-def canonical_url(url: str) -> str:
-    """One spelling per article: lower-case host, no default port, fragment or tracking."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port
-    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
-        host = f"{host}:{port}"
+class CanonicalURL(NamedTuple):
+    """A link's canonical spelling, or why it has none (``url`` is then empty)."""
+
+    url: str
+    problem: str | None = None
+    reason: str | None = None
+
+
+def canonicalize(url: str) -> CanonicalURL:
+    """One spelling per article, or a sentence saying why ``url`` cannot be fetched.
+
+    ASCII (IRIs percent-encoded as UTF-8, IDNA hosts), lower-case host, no default
+    port, no user info, no fragment, no tracking parameters. Never raises: a bad
+    port, an unclosed IPv6 bracket or a non-http(s) link is a ``problem``.
+    """
+    try:
+        parts = split_uri(url)
+    except BadURLError as exc:
+        return CanonicalURL("", exc.message, exc.reason)
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if key.lower() not in TRACKING_PARAMS and not key.lower().startswith(TRACKING_PREFIXES)
     ]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+    return CanonicalURL(
+        urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+    )
+
+
+def canonical_url(url: str) -> str:
+    """The canonical spelling of ``url``, or "" when it cannot be fetched (see ``canonicalize``)."""
+    return canonicalize(url).url
