@@ -25,6 +25,20 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Not globally reachable per the IANA special-purpose registries, whatever this Python's
+# ``is_global`` says (its lists changed between patch releases).
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/29", "192.0.0.8/32", "192.0.0.170/31", "192.0.2.0/24",
+        "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+        "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/127", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "2001::/32", "2001:2::/48",
+        "2001:10::/28", "2001:db8::/32", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10",
+        "fec0::/10", "ff00::/8",
+    )
+)  # fmt: skip
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 # What the deprecated ``allow_private_addresses = true`` means: loopback and private
@@ -58,7 +72,7 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
 
 
 def _plainly_public(ip: IPAddress) -> bool:
-    if not ip.is_global:
+    if not ip.is_global or any(ip in net for net in _NOT_GLOBAL if net.version == ip.version):
         return False
     if ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback:
         return False
@@ -150,8 +164,13 @@ class AddressPolicy:
 
     def refusal(self, host: str, address: str) -> str:
         """One sentence saying why ``address`` is refused and how to allow it."""
+        where = (
+            f"{host} is {address}"
+            if _host_key(host) == str(address)
+            else (f"{host} resolves to {address}")
+        )
         return (
-            f"{host} resolves to {address}, which is not a public address (private, loopback, "
+            f"{where}, which is not a public address (private, loopback, "
             "link-local, carrier-grade NAT, reserved or an IPv6 form of one); refused. "
             "To fetch from it, add its network or host name to the fetch_allow setting."
         )

@@ -567,6 +567,7 @@ class HttpFetcher:
         deadline.resume()
         deadline.phase = "connecting"
         connection: HTTPConnection | None = None
+        response: Any = None
         try:
             guard = _ConnectGuard(self.policy, self._resolve, deadline)
             kind = _GuardedHTTPSConnection if target.scheme == "https" else _GuardedHTTPConnection
@@ -638,6 +639,8 @@ class HttpFetcher:
                 transient=True,
             ) from None
         finally:
+            if response is not None:
+                response.close()  # its file object holds the socket open otherwise
             if connection is not None:
                 connection.close()
             deadline.pause()
@@ -654,7 +657,7 @@ class HttpFetcher:
         size = 0
         while True:
             deadline.check()
-            raw = response.read(_CHUNK, decode_content=False)
+            raw = response.read1(_CHUNK, decode_content=False)
             deadline.check()
             if not raw:
                 break

@@ -224,7 +224,8 @@ def _xml_item(entry: Any) -> FeedItem:
         title=_text(entry.get("title")),
         summary=summary,
         summary_type=CONTENT_HTML if "html" in kind else CONTENT_TEXT,
-        published=_iso(entry.get("published_parsed") or entry.get("updated_parsed")),
+        # dict.get: feedparser's own get maps missing keys with a DeprecationWarning
+        published=_iso(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         authors=tuple(a for a in authors if a),
     )
 
