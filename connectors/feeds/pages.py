@@ -8,10 +8,10 @@ import re
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+# The byte order marks a browser honours (WHATWG Encoding, "BOM sniff"); UTF-32 is not
+# a web encoding, and its little-endian BOM is UTF-16's followed by a NUL character.
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
-    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
