@@ -26,6 +26,7 @@ import heapq
 import http.client
 import ipaddress
 import itertools
+import logging
 import socket
 import ssl
 import threading
@@ -52,6 +53,8 @@ __all__ = [
     "parse_retry_after",
     "resolve_host",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_MAX_BYTES = 2_000_000
@@ -196,10 +199,37 @@ class _Watchdog:
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._heap)
-            fire()
+            try:
+                fire()
+            except Exception as exc:  # noqa: BLE001 - the watchdog must outlive any one fetch
+                log.error("fetch deadline callback failed: %r", exc)
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _resolve_within(resolver: Resolver, host: str, port: int, timeout_s: float) -> list[str]:
+    """``resolver(host, port)`` or TimeoutError after ``timeout_s``.
+
+    getaddrinfo cannot be interrupted, so it runs in a daemon thread (which neither
+    holds the fetch past its deadline nor the process at exit).
+    """
+    outcome: list[list[str] | Exception] = []
+
+    def lookup() -> None:
+        try:
+            outcome.append(resolver(host, port))
+        except Exception as exc:  # noqa: BLE001 - handed to the fetching thread below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=lookup, name=f"resolve {host[:40]}", daemon=True)
+    thread.start()
+    thread.join(max(0.0, timeout_s))
+    if not outcome:
+        raise TimeoutError
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
 
 
 class _Deadline:
@@ -280,7 +310,10 @@ class _ConnectGuard:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:
             try:
-                addresses = self.resolver(host, port)
+                addresses = _resolve_within(self.resolver, host, port, self.deadline.remaining())
+            except TimeoutError:
+                self.deadline.phase = f"resolving {host}"
+                raise
             except (OSError, UnicodeError) as exc:
                 raise FetchError("dns", f"cannot resolve {host}: {exc}.", transient=True) from None
         if not addresses:
@@ -307,22 +340,47 @@ class _ConnectGuard:
         raise last
 
 
-class _GuardedHTTPConnection(HTTPConnection):
-    def __init__(self, *args: Any, guard: _ConnectGuard, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+class _GuardedConnection:
+    """What both connection classes add: the guarded connect, and closing what urllib3 drops.
+
+    When urllib3 refuses a response's headers (two different Content-Lengths) after
+    http.client parsed them, nobody holds the http.client response any more; its
+    file object would keep the socket open. Each one is kept here and closed.
+    """
+
+    _guard: _ConnectGuard
+    _raw_responses: list[http.client.HTTPResponse]
+    response_class: Any  # http.client's hook: it builds responses with it
+
+    def _setup_guard(self, guard: _ConnectGuard) -> None:
         self._guard = guard
+        self._raw_responses = []
+        self.response_class = self._raw_response
+
+    def _raw_response(self, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
+        raw = http.client.HTTPResponse(*args, **kwargs)
+        self._raw_responses.append(raw)
+        return raw
 
     def _new_conn(self) -> socket.socket:
-        return self._guard.connect(self.host, self.port)
+        return self._guard.connect(self.host, self.port)  # type: ignore[attr-defined]
+
+    def close_all(self) -> None:
+        for raw in self._raw_responses:
+            raw.close()
+        self.close()  # type: ignore[attr-defined]
 
 
-class _GuardedHTTPSConnection(HTTPSConnection):
+class _GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
     def __init__(self, *args: Any, guard: _ConnectGuard, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._guard = guard
+        self._setup_guard(guard)
 
-    def _new_conn(self) -> socket.socket:
-        return self._guard.connect(self.host, self.port)
+
+class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+    def __init__(self, *args: Any, guard: _ConnectGuard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup_guard(guard)
 
 
 # ---------------------------------------------------------------- content decoding
@@ -566,7 +624,7 @@ class HttpFetcher:
         self.politeness.acquire(politeness_key)
         deadline.resume()
         deadline.phase = "connecting"
-        connection: HTTPConnection | None = None
+        connection: _GuardedHTTPConnection | _GuardedHTTPSConnection | None = None
         response: Any = None
         try:
             guard = _ConnectGuard(self.policy, self._resolve, deadline)
@@ -642,7 +700,7 @@ class HttpFetcher:
             if response is not None:
                 response.close()  # its file object holds the socket open otherwise
             if connection is not None:
-                connection.close()
+                connection.close_all()
             deadline.pause()
             self.politeness.release(politeness_key)
 

@@ -637,3 +637,16 @@ def test_the_run_loop_outlives_a_failing_cycle(monkeypatch: pytest.MonkeyPatch) 
     thread.start()
     thread.join(timeout=10)
     assert len(cycles) == 2
+
+
+def test_the_deadline_bounds_a_name_lookup_that_hangs() -> None:
+    def hanging(host: str, port: int) -> list[str]:
+        time.sleep(5)
+        return ["127.0.0.1"]
+
+    started = time.monotonic()
+    with pytest.raises(FetchError) as slow:
+        fetcher(timeout_s=0.5, resolver=hanging).get("http://slow-dns.test/feed")
+    assert slow.value.reason == "timeout"
+    assert "resolving slow-dns.test" in slow.value.message
+    assert time.monotonic() - started < 1.2
