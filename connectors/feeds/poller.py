@@ -83,6 +83,16 @@ class FeedPollReport:
     backlog: int = 0  # new items left for the next poll by the per-poll cap
 
 
+def _seen_key(item: FeedItem) -> str:
+    """The item's GUID; for an item with neither GUID nor link, a digest of its text.
+
+    Without it such an item (a summary-only entry) would be new on every poll.
+    """
+    if item.guid:
+        return item.guid
+    return "text:" + document_id(content=f"{item.title}\n{item.summary}")
+
+
 def _stamp(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -197,7 +207,7 @@ class FeedPoller:
                         self.sink.dead_letter(outcome.record)
                         dead += 1
             if outcome.mark is not None:
-                self.state.mark_seen(feed_url, item.guid, outcome.mark)
+                self.state.mark_seen(feed_url, _seen_key(item), outcome.mark)
         backlog = max(0, backlog)
         if parsed is not None and not backlog:
             # Validators only once every item was handled: a 304 must not hide a backlog.
@@ -226,7 +236,7 @@ class FeedPoller:
         if not item.key and not item.summary.strip():
             return False  # an empty entry of a broken feed: nothing to ingest or to report
         link = canonical_url(item.link) if item.link else ""
-        return not self.state.seen(feed_url, guid=item.guid, url=link)
+        return not self.state.seen(feed_url, guid=_seen_key(item), url=link)
 
     @staticmethod
     def _adapt(source: Source, fs: FeedState, new_items: int) -> float:
@@ -297,7 +307,7 @@ class FeedPoller:
     def _ingest(self, source: Source, feed_url: str, item: FeedItem) -> _Ingested:
         """The raw document (or dead letter) for a new feed item, and what to mark seen."""
         link = canonicalize(item.link) if item.link else CanonicalURL("")
-        if self.state.seen(feed_url, guid=item.guid, url=link.url):
+        if self.state.seen(feed_url, guid=_seen_key(item), url=link.url):
             return _Ingested(None, None)  # a duplicate earlier in this same feed
         hints = {**source.hints(), "feed": feed_url}
         if link.problem is not None:

@@ -650,3 +650,22 @@ def test_the_deadline_bounds_a_name_lookup_that_hangs() -> None:
     assert slow.value.reason == "timeout"
     assert "resolving slow-dns.test" in slow.value.message
     assert time.monotonic() - started < 1.2
+
+
+def test_an_item_without_guid_or_link_is_ingested_once() -> None:
+    from connectors.http import FetchResult
+
+    class OneFeed:
+        def get(self, url: str, **_: object) -> FetchResult:
+            body = (
+                b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+                b'[{"content_text": "Only text, no id and no url."}]}'
+            )
+            return FetchResult(url, 200, {"content-type": "application/feed+json"}, body)
+
+    source = Source(name="s", feeds=("http://feed.test/f.json",), interval_s=600)
+    sink = CollectingSink()
+    poller = FeedPoller([source], PollState(), OneFeed(), sink)  # type: ignore[arg-type]
+    poller.poll_once(force=True)
+    poller.poll_once(force=True)
+    assert [d.content for d in sink.documents] == ["Only text, no id and no url."]
