@@ -108,6 +108,7 @@ class _Ingested:
 
     record: Document | DeadLetter | None
     mark: tuple[str, ...] | None
+    retry: bool = False  # a transient page failure: look again on the next poll
 
 
 class FeedPoller:
@@ -194,9 +195,10 @@ class FeedPoller:
             log.warning("feed %s read despite errors: %s", feed_url, parsed.warning)
         unseen = [item for item in (parsed.items if parsed else ()) if self._is_new(feed_url, item)]
         todo, backlog = unseen[: self.max_items_per_poll], len(unseen) - self.max_items_per_poll
-        published = dead = new = 0
+        published = dead = new = deferred = 0
         for item in todo:
             outcome = self._ingest_guarded(source, feed_url, item)
+            deferred += outcome.retry
             if outcome.record is not None:
                 new += 1
                 with self._sink_lock:
@@ -209,9 +211,12 @@ class FeedPoller:
             if outcome.mark is not None:
                 self.state.mark_seen(feed_url, _seen_key(item), outcome.mark)
         backlog = max(0, backlog)
-        if parsed is not None and not backlog:
-            # Validators only once every item was handled: a 304 must not hide a backlog.
-            fs.etag, fs.last_modified = result.etag, result.last_modified
+        if parsed is not None:
+            # Validators only once every item was handled: a 304 must not hide the items
+            # left by the cap or a page to retry.
+            pending = backlog or deferred
+            fs.etag = None if pending else result.etag
+            fs.last_modified = None if pending else result.last_modified
         health.record_success(new, _stamp(now))
         fs.errors = 0
         delay = self._adapt(source, fs, new)
@@ -323,7 +328,7 @@ class FeedPoller:
             tries = fs.retries.get(item.key, 0) + 1
             if exc.transient and tries < PAGE_RETRIES:
                 fs.retries[item.key] = tries  # try the page again on the next poll
-                return _Ingested(None, None)
+                return _Ingested(None, None, retry=True)
             fs.retries.pop(item.key, None)
             why = f"page fetch failed ({exc.reason})"
             return self._from_summary(feed_url, item, link.url, hints, why)

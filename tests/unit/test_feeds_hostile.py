@@ -669,3 +669,42 @@ def test_an_item_without_guid_or_link_is_ingested_once() -> None:
     poller.poll_once(force=True)
     poller.poll_once(force=True)
     assert [d.content for d in sink.documents] == ["Only text, no id and no url."]
+
+
+def test_a_page_to_retry_keeps_the_feed_from_answering_304(hostile: HostileSite) -> None:
+    """Validators are stored only when no item waits for a retry, or it would never come."""
+    from connectors.http import FetchResult
+
+    body = _rss_with_one_item(hostile.url("/page/slow-body"))
+
+    class ConditionalFeed:
+        def __init__(self) -> None:
+            self.real = fetcher(timeout_s=0.5)
+            self.conditional: list[bool] = []
+
+        def get(self, url: str, *, etag: str | None = None, **kw: object) -> FetchResult:
+            if url.endswith("/page/slow-body"):
+                return self.real.get(url)
+            self.conditional.append(etag == '"v1"')
+            if etag == '"v1"':
+                return FetchResult(url, 304, {"etag": '"v1"'})
+            return FetchResult(
+                url, 200, {"etag": '"v1"', "content-type": "application/rss+xml"}, body
+            )
+
+    feed = ConditionalFeed()
+    source = Source(name="s", feeds=("http://feed.test/rss",), interval_s=600)
+    sink = CollectingSink()
+    poller = FeedPoller([source], PollState(), feed, sink)  # type: ignore[arg-type]
+    for _ in range(4):
+        poller.poll_once(force=True)
+    assert feed.conditional == [False, False, False, True]
+    [doc] = sink.documents
+    assert doc.notes == ["text from feed summary: page fetch failed (timeout)"]
+
+
+def _rss_with_one_item(link: str) -> bytes:
+    return (
+        '<rss version="2.0"><channel><title>T</title><item><guid>slow</guid>'
+        f"<link>{link}</link><description>The summary.</description></item></channel></rss>"
+    ).encode()
