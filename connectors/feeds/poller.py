@@ -138,6 +138,8 @@ class FeedPoller:
         self.max_workers = max_workers
         self.max_items_per_poll = max_items_per_poll
         self._sink_lock = threading.Lock()
+        self._in_flight: set[str] = set()  # canonical URLs being ingested by some feed
+        self._in_flight_lock = threading.Lock()
 
     def due(self, now: float | None = None) -> list[tuple[Source, str]]:
         now = self.clock() if now is None else now
@@ -197,19 +199,26 @@ class FeedPoller:
         todo, backlog = unseen[: self.max_items_per_poll], len(unseen) - self.max_items_per_poll
         published = dead = new = deferred = 0
         for item in todo:
-            outcome = self._ingest_guarded(source, feed_url, item)
-            deferred += outcome.retry
-            if outcome.record is not None:
-                new += 1
-                with self._sink_lock:
-                    if isinstance(outcome.record, Document):
-                        self.sink.publish(outcome.record)
-                        published += 1
-                    else:
-                        self.sink.dead_letter(outcome.record)
-                        dead += 1
-            if outcome.mark is not None:
-                self.state.mark_seen(feed_url, _seen_key(item), outcome.mark)
+            link = canonical_url(item.link) if item.link else ""
+            if not self._claim(link):
+                deferred += 1  # another feed is ingesting the same article right now
+                continue
+            try:
+                outcome = self._ingest_guarded(source, feed_url, item)
+                deferred += outcome.retry
+                if outcome.record is not None:
+                    new += 1
+                    with self._sink_lock:
+                        if isinstance(outcome.record, Document):
+                            self.sink.publish(outcome.record)
+                            published += 1
+                        else:
+                            self.sink.dead_letter(outcome.record)
+                            dead += 1
+                if outcome.mark is not None:
+                    self.state.mark_seen(feed_url, _seen_key(item), outcome.mark)
+            finally:
+                self._release(link)
         backlog = max(0, backlog)
         if parsed is not None:
             # Validators only once every item was handled: a 304 must not hide the items
@@ -236,6 +245,20 @@ class FeedPoller:
             next_poll_in_s=delay,
             backlog=backlog,
         )
+
+    def _claim(self, link: str) -> bool:
+        """Reserve an article for one feed: two feeds polled at once fetch it once."""
+        if not link:
+            return True
+        with self._in_flight_lock:
+            if link in self._in_flight:
+                return False
+            self._in_flight.add(link)
+            return True
+
+    def _release(self, link: str) -> None:
+        with self._in_flight_lock:
+            self._in_flight.discard(link)
 
     def _is_new(self, feed_url: str, item: FeedItem) -> bool:
         if not item.key and not item.summary.strip():
