@@ -19,6 +19,13 @@ def _fetcher(settings: Settings) -> HttpFetcher:
     from connectors.address_policy import AddressPolicy
     from connectors.http import HttpFetcher
 
+    if settings.allow_private_addresses:
+        print(
+            "newsbeam feeds: allow_private_addresses is deprecated and now allows loopback and "
+            "private ranges only; list the networks or hosts you need in fetch_allow "
+            "(docs/feeds.md).",
+            file=sys.stderr,
+        )
     return HttpFetcher(
         settings.user_agent,
         max_bytes=settings.max_document_bytes,
