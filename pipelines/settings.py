@@ -49,8 +49,13 @@ class Settings:
     sources_file: str = ""
     watchlist_file: str = ""
     knowledge_base_file: str = ""
-    # Feeds: fetching pages from private/loopback/link-local addresses is refused unless allowed.
+    # Feeds: only public addresses are fetched, plus the networks (CIDRs) and host names
+    # listed here, comma-separated: "127.0.0.0/8, ::1, feeds.intranet.example".
+    fetch_allow: str = ""
+    # Deprecated: true adds loopback and private ranges (never link-local) to fetch_allow.
     allow_private_addresses: bool = False
+    # One deadline per fetch of a feed or page, covering connect, headers and body.
+    fetch_timeout_s: float = 15.0
     user_agent: str = "newsbeam/0.1 (+https://pypi.org/project/newsbeam/; news ingestion)"
 
     @property
@@ -117,6 +122,8 @@ def _coerce(name: str, value: Any) -> Any:
         if real <= 0:
             raise SettingsError(f"{name}={value!r} must be greater than zero.")
         return real
+    if isinstance(value, list | tuple):  # a TOML array for a list setting (fetch_allow)
+        return ", ".join(str(v) for v in value)
     return str(value)
 
 
@@ -134,6 +141,12 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"es_ca_file={settings.es_ca_file!r} does not exist.")
     if settings.es_password and not settings.es_username:
         raise SettingsError("es_password is set but es_username is not; set both.")
+    from connectors.address_policy import AddressPolicy, AllowListError
+
+    try:
+        AddressPolicy.from_setting(settings.fetch_allow)
+    except AllowListError as exc:
+        raise SettingsError(f"fetch_allow: {exc}") from None
     for topic in (settings.raw_topic, settings.dlq_topic, settings.alerts_topic):
         if not topic or any(c in topic for c in " /\\"):
             raise SettingsError(f"topic name {topic!r} is empty or has a space or slash.")

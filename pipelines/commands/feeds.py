@@ -16,12 +16,23 @@ if TYPE_CHECKING:
 
 
 def _fetcher(settings: Settings) -> HttpFetcher:
+    from connectors.address_policy import AddressPolicy
     from connectors.http import HttpFetcher
 
+    if settings.allow_private_addresses:
+        print(
+            "newsbeam feeds: allow_private_addresses is deprecated and now allows loopback and "
+            "private ranges only; list the networks or hosts you need in fetch_allow "
+            "(docs/feeds.md).",
+            file=sys.stderr,
+        )
     return HttpFetcher(
         settings.user_agent,
         max_bytes=settings.max_document_bytes,
-        allow_private_addresses=settings.allow_private_addresses,
+        timeout_s=settings.fetch_timeout_s,
+        address_policy=AddressPolicy.from_setting(
+            settings.fetch_allow, settings.allow_private_addresses
+        ),
     )
 
 
@@ -166,7 +177,9 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     sink = CollectingSink()
     source = Source(name="check", feeds=(args.url,))
     poller = FeedPoller([source], PollState(), fetcher, sink, max_items_per_poll=args.limit)
-    poller.poll_feed(source, args.url)
+    report = poller.poll_feed(source, args.url)
+    if report.status == "error":
+        return _fail(f"{args.url}: {report.error}: {report.message}")
     for doc in sink.documents:
         _describe(doc)
     for letter in sink.dead_letters:
@@ -192,10 +205,14 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
                 reports = poller.poll_once(force=args.force)
                 for r in reports:
                     detail = f"error {r.error}" if r.error else f"{r.items} items, {r.new} new"
+                    if r.backlog:
+                        detail += f" ({r.backlog} more next poll)"
                     print(
                         f"{r.source:<20} {r.status:<12} {detail}; published {r.published}, "
                         f"dead letters {r.dead_letters}; next in {r.next_poll_in_s:.0f} s  {r.feed}"
                     )
+                    if r.message:
+                        print(f"{'':<20} {r.message}")
                 if not reports:
                     print("no feed is due; use --force to poll every feed now")
                 return 1 if reports and all(r.status == "error" for r in reports) else 0

@@ -235,7 +235,12 @@ def test_fetcher_caps_size_redirects_and_time(feed_server: FeedServer) -> None:
     assert big.value.reason == "too_large"
     with pytest.raises(FetchError) as loop:
         fetcher(max_redirects=3).get(feed_server.url("/loop"))
-    assert loop.value.reason == "too_many_redirects"
+    assert loop.value.reason == "redirect_loop"
+    with pytest.raises(FetchError) as chain:
+        fetcher(max_redirects=3).get(feed_server.url("/chain/1"))
+    assert chain.value.reason == "too_many_redirects"
+    assert feed_server.hits("/chain/4") == 1
+    assert feed_server.hits("/chain/5") == 0
     with pytest.raises(FetchError) as slow:
         fetcher(timeout_s=0.5).get(feed_server.url("/slow"))
     assert (slow.value.reason, slow.value.transient) == ("timeout", True)
@@ -434,7 +439,7 @@ def test_health_warns_when_a_usually_busy_source_goes_silent() -> None:
 
 
 def test_seen_sets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import connectors.feeds as feeds
+    import connectors.feeds.state as feeds
 
     monkeypatch.setattr(feeds, "SEEN_GUIDS_PER_FEED", 3)
     monkeypatch.setattr(feeds, "SEEN_URLS", 4)

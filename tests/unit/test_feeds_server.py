@@ -114,6 +114,8 @@ class FeedServer:
             self._send(h, 200, b"%PDF-1.4\n" + b"0" * 2000, "application/pdf")
         elif path == "/loop":
             self._send(h, 302, b"", None, {"Location": "/loop"})
+        elif path.startswith("/chain/") and path[7:].isdigit():
+            self._send(h, 302, b"", None, {"Location": f"/chain/{int(path[7:]) + 1}"})
         elif path == "/big":
             self._send(h, 200, b"<html><body>" + b"<p>word</p>" * 200_000, "text/html")
         elif path == "/slow":

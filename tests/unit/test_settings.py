@@ -58,3 +58,14 @@ def test_bad_value_is_reported_by_the_cli(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["--es-url", "ftp://nowhere", "stack", "status"]) == 2
     assert "es_url" in capsys.readouterr().err
+
+
+def test_fetch_allow_takes_networks_and_host_names_from_env_and_toml(tmp_path: Path) -> None:
+    settings = load(environ={"NEWSBEAM_FETCH_ALLOW": "127.0.0.0/8, ::1 feeds.local"})
+    assert settings.fetch_allow == "127.0.0.0/8, ::1 feeds.local"
+    config = tmp_path / "newsbeam.toml"
+    config.write_text('fetch_allow = ["10.2.0.0/16", "*.intranet.example"]\n')
+    assert load(config_file=config, environ={}).fetch_allow == "10.2.0.0/16, *.intranet.example"
+    with pytest.raises(SettingsError, match="fetch_allow: allow-list entry 'http://x/'"):
+        load(environ={"NEWSBEAM_FETCH_ALLOW": "http://x/"})
+    assert load(environ={"NEWSBEAM_FETCH_TIMEOUT_S": "2.5"}).fetch_timeout_s == 2.5
