@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from infra import processes
+from infra import processes, security
 from infra.elasticsearch_node import ElasticsearchNode
 from infra.kafka_broker import KafkaBroker, PrepareError
 from infra.processes import RunAs
@@ -234,17 +234,20 @@ def up(settings: Settings) -> StackReport:
 
 
 def _up(settings: Settings) -> StackReport:
-    services = _services(settings)
     results: dict[str, ServiceStatus] = {}
     pending: list[_Pending] = []
     try:
         java_home = find_java_home()
         account = processes.service_account()
-    except (StackError, OSError) as exc:
+        if settings.local_security and any(s.is_local for s in _services(settings)):
+            security.prepare(settings, data_dir(settings))
+    except (StackError, OSError, ValueError) as exc:
+        services = _services(settings)
         message = f"cannot start: {exc}"
         return StackReport(
             [ServiceStatus(s.name, False, False, None, s.address, message) for s in services], "up"
         )
+    services = _services(settings)
     for service in services:
         if not service.is_local:
             results[service.name] = _external(service)
@@ -270,6 +273,18 @@ def _up(settings: Settings) -> StackReport:
     kafka = results.get("kafka")
     if kafka is not None and kafka.healthy:
         _create_topics(settings, kafka)
+        broker = next(s for s in services if s.name == "kafka")
+        if broker.is_local and isinstance(broker, KafkaBroker):
+            try:
+                kafka.detail += "; " + broker.ensure_scram_users(java_home)
+            except PrepareError as exc:
+                kafka.healthy = False
+                kafka.detail += f"; {exc}"
+    elastic = results.get("elasticsearch")
+    if elastic is not None and elastic.healthy and settings.local_security:
+        node = next(s for s in services if s.name == "elasticsearch")
+        if node.is_local:
+            _ensure_users(settings, elastic)
     ordered = [results[service.name] for service in services]
     return StackReport(ordered, "up")
 
@@ -317,6 +332,43 @@ def _wait_healthy(pending: list[_Pending], timeout_s: float) -> None:
                 )
         if any(item.result is None for item in pending):
             time.sleep(0.5)
+
+
+def _ensure_users(
+    settings: Settings, elastic: ServiceStatus, extra_prefixes: tuple[str, ...] = ()
+) -> None:
+    try:
+        names = security.ensure_users(
+            settings, data_dir(settings), extra_prefixes, processes.service_account()
+        )
+    except security.SecurityError as exc:
+        elastic.healthy = False
+        elastic.detail += f"; {exc}"
+        return
+    where = security.credentials_path(str(data_dir(settings)))
+    elastic.detail += f"; credentials {', '.join(names)} in {where}"
+
+
+def users(settings: Settings, extra_prefixes: tuple[str, ...] = ()) -> StackReport:
+    """Create or update the roles, users and API keys on the running local node.
+
+    ``extra_prefixes`` are further index name patterns to grant (tests add ``t-*``).
+    """
+    with _exclusive(settings):
+        node = ElasticsearchNode(settings, data_dir(settings))
+        healthy, detail = node.health()
+        result = ServiceStatus(node.name, False, healthy, None, node.address, detail)
+        if not settings.local_security:
+            result.detail += "; local_security is off, so there are no users to create"
+        elif not node.is_local:
+            result.healthy = False
+            result.detail += (
+                "; not the local node: create the roles on a remote cluster with its own "
+                "superuser (docs/operations.md, Credentials)"
+            )
+        elif healthy:
+            _ensure_users(settings, result, extra_prefixes)
+        return StackReport([result], "users")
 
 
 def _create_topics(settings: Settings, kafka: ServiceStatus) -> None:

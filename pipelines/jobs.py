@@ -18,10 +18,14 @@ from transforms.document import Document
 
 def publish_files(paths: Iterable[str | Path], settings: Settings, out: TextIO = sys.stdout) -> int:
     """Publish articles to the raw topic; bad files go to the dead-letter topic."""
-    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.raw_topic, settings.dlq_topic],
+        security=settings.kafka_options,
+    )
     published = rejected = 0
     with DocumentProducer(
-        settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic
+        settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic, **settings.kafka_options
     ) as producer:
         for item in read_articles(paths, settings.max_document_bytes):
             if isinstance(item, Document):
