@@ -470,3 +470,69 @@ def end_offsets(bootstrap: str, topic: str, *, security: Security | None = None)
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
+
+
+class KafkaAccessError(RuntimeError):
+    """The broker answered but refused us (credentials, TLS); the message says what to fix."""
+
+
+def check_access(bootstrap: str, security: Security | None, timeout_s: float = 10.0) -> None:
+    """Fail fast, with a sentence, when a secured broker refuses the credentials or its
+    certificate is not trusted. A broker that does not answer is not an error here (the
+    clients wait for it and say so). Never names the password."""
+    import socket
+    import ssl
+
+    from kafka.conn import BrokerConnection
+
+    options = dict(security or {})
+    if not options:
+        return
+    server = bootstrap.split(",")[0].strip()
+    host, _, port = server.rpartition(":")
+    host = host.strip("[]")
+    records: list[logging.LogRecord] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    conn_log = logging.getLogger("kafka.conn")
+    keeper, propagate = _Keep(logging.ERROR), conn_log.propagate
+    conn_log.addHandler(keeper)
+    conn_log.propagate = False  # its own lines would repeat what our sentence says
+    conn = BrokerConnection(host, int(port), socket.AF_UNSPEC, **options)
+    try:
+        connected = conn.connect_blocking(timeout_s)
+    except ssl.SSLCertVerificationError as exc:
+        ca = options.get("ssl_cafile") or "the system CA store (set NEWSBEAM_KAFKA_CA_FILE)"
+        raise KafkaAccessError(
+            f"Kafka at {server} presented a TLS certificate that {ca} does not verify "
+            f"({exc.verify_message}); point NEWSBEAM_KAFKA_CA_FILE at the CA that signed it."
+        ) from None
+    except ssl.SSLError as exc:
+        raise KafkaAccessError(
+            f"the TLS handshake with Kafka at {server} failed ({exc.reason}); check "
+            "kafka_security_protocol and that this port is the broker's TLS listener."
+        ) from None
+    except OSError:
+        return
+    finally:
+        conn.close()
+        conn_log.removeHandler(keeper)
+        conn_log.propagate = propagate
+    if connected:
+        return
+    said = " ".join(record.getMessage() for record in records)
+    if "Authentication" in said or "SaslAuthenticat" in said:
+        user = options.get("sasl_plain_username")
+        raise KafkaAccessError(
+            f"Kafka at {server} refused user {user!r} with SASL mechanism "
+            f"{options.get('sasl_mechanism')}; check NEWSBEAM_KAFKA_USERNAME, "
+            "NEWSBEAM_KAFKA_PASSWORD and NEWSBEAM_KAFKA_SASL_MECHANISM."
+        )
+    if "SSL" in said or "ssl" in said:
+        raise KafkaAccessError(
+            f"the TLS handshake with Kafka at {server} failed; check kafka_security_protocol "
+            "and that this port is the broker's TLS listener."
+        )

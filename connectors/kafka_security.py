@@ -12,14 +12,22 @@ from typing import Any, Protocol
 
 
 class KafkaSecuritySettings(Protocol):
-    kafka_security_protocol: str
-    kafka_sasl_mechanism: str
-    kafka_username: str | None
-    kafka_password: str | None
-    kafka_ca_file: str | None
-    kafka_cert_file: str | None
-    kafka_key_file: str | None
-    kafka_check_hostname: bool
+    @property
+    def kafka_security_protocol(self) -> str: ...
+    @property
+    def kafka_sasl_mechanism(self) -> str: ...
+    @property
+    def kafka_username(self) -> str | None: ...
+    @property
+    def kafka_password(self) -> str | None: ...
+    @property
+    def kafka_ca_file(self) -> str | None: ...
+    @property
+    def kafka_cert_file(self) -> str | None: ...
+    @property
+    def kafka_key_file(self) -> str | None: ...
+    @property
+    def kafka_check_hostname(self) -> bool: ...
 
 
 def client_options(settings: KafkaSecuritySettings) -> dict[str, Any]:

@@ -275,13 +275,16 @@ def index_privileges(prefixes: Iterable[str]) -> dict[str, list[dict[str, Any]]]
 
     The pipeline and the alert worker set up their own aliases (template, first index,
     alias) but hold no ``manage`` or ``delete_index``: they cannot delete or close an
-    index. Only ``admin`` (migrations, clean-up) can.
+    index. Only ``admin`` (migrations, clean-up) can; on the local node it is the
+    operator's credential for every index but the system ones.
     """
     prefixes = sorted(set(prefixes))
     every = [f"{p}-*" for p in prefixes]
     set_up = ["create_index", "view_index_metadata", "indices:admin/aliases"]
     return {
-        "admin": [{"names": every, "privileges": ["all"]}],
+        # The local operator: every non-system index (tests and benchmarks work under
+        # their own prefixes); no security, user or cluster-settings privilege.
+        "admin": [{"names": ["*"], "privileges": ["all"]}],
         "pipeline": [{"names": every, "privileges": ["read", "write", *set_up]}],
         "alerts": [
             {"names": [f"{p}-articles*" for p in prefixes], "privileges": ["read"]},
@@ -380,12 +383,43 @@ def ensure_users(
     es_section["prefixes"] = prefixes
     write_credentials(path, data)
     config = data_dir / "elasticsearch" / "config"
-    for file_name, text in realm_files(data, prefixes).items():
-        _write_private(config / file_name, text)
-        if account is not None:
-            give_to(account, config / file_name)
+    if not _realm_current(config, data, prefixes):
+        for file_name, text in realm_files(data, prefixes).items():
+            _write_private(config / file_name, text)
+            if account is not None:
+                give_to(account, config / file_name)
     _wait_until_accepted(settings, data)
     return ["elastic", *USERS]
+
+
+def _realm_current(config: Path, data: Mapping[str, Any], prefixes: list[str]) -> bool:
+    """The node's realm files already hold these roles and passwords (so a second ``up``
+    does not make the node reload them)."""
+    try:
+        wanted = realm_files(data, prefixes)
+        if (config / "roles.yml").read_text() != wanted["roles.yml"]:
+            return False
+        if (config / "users_roles").read_text() != wanted["users_roles"]:
+            return False
+        hashes = dict(
+            line.split(":", 1) for line in (config / "users").read_text().splitlines() if line
+        )
+    except (OSError, ValueError):
+        return False
+    return all(
+        _verify(data[name]["password"], hashes.get(user, "")) for name, user in USERS.items()
+    )
+
+
+def _verify(password: str, stored: str) -> bool:
+    try:
+        rounds, salt, key = stored.removeprefix("{PBKDF2}").split("$")
+        computed = hashlib.pbkdf2_hmac(
+            "sha512", password.encode("utf-8"), base64.b64decode(salt), int(rounds), dklen=32
+        )
+    except ValueError:
+        return False
+    return secrets.compare_digest(computed, base64.b64decode(key))
 
 
 def _wait_until_accepted(settings: Settings, data: Mapping[str, Any]) -> None:

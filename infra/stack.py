@@ -27,7 +27,7 @@ from infra import processes, security
 from infra.elasticsearch_node import ElasticsearchNode
 from infra.kafka_broker import KafkaBroker, PrepareError
 from infra.processes import RunAs
-from pipelines.settings import Settings
+from pipelines.settings import Settings, credentials_path
 
 STOP_TIMEOUT_S = 30.0
 JDK_CANDIDATES = ("/usr/lib/jvm/java-17-openjdk-*", "/usr/lib/jvm/java-21-openjdk-*")
@@ -345,8 +345,13 @@ def _ensure_users(
         elastic.healthy = False
         elastic.detail += f"; {exc}"
         return
-    where = security.credentials_path(str(data_dir(settings)))
+    where = credentials_path(str(data_dir(settings)))
     elastic.detail += f"; credentials {', '.join(names)} in {where}"
+
+
+def elasticsearch_is_local(settings: Settings) -> bool:
+    """The configured node is the one ``up`` starts on this machine."""
+    return ElasticsearchNode(settings, data_dir(settings)).is_local
 
 
 def users(settings: Settings, extra_prefixes: tuple[str, ...] = ()) -> StackReport:

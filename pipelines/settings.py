@@ -112,7 +112,7 @@ class Settings:
 def _port(address: str, name: str) -> int:
     parsed = urlsplit(address if "://" in address else f"//{address}")
     if parsed.port is None:
-        raise SettingsError(f"{name}={address!r} has no port; write it as host:port.")
+        raise SettingsError(f"{name}={redact_url(address)!r} has no port; write it as host:port.")
     return parsed.port
 
 
