@@ -94,6 +94,11 @@ def _credential_named(settings: Settings) -> str:
     """Which credential was used, by setting name: never its value."""
     if settings.es_api_key:
         return "the API key NEWSBEAM_ES_API_KEY"
+    if settings.es_username and "es_username" in settings.resolved_credentials.split():
+        return (
+            f"user {settings.es_username!r} (the local stack's {settings.es_credential!r} "
+            "credential, NEWSBEAM_ES_CREDENTIAL)"
+        )
     if settings.es_username:
         return f"user {settings.es_username!r} (NEWSBEAM_ES_USERNAME / NEWSBEAM_ES_PASSWORD)"
     return (

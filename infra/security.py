@@ -280,7 +280,8 @@ def index_privileges(prefixes: Iterable[str]) -> dict[str, list[dict[str, Any]]]
     """
     prefixes = sorted(set(prefixes))
     every = [f"{p}-*" for p in prefixes]
-    set_up = ["create_index", "view_index_metadata", "indices:admin/aliases"]
+    # maintenance: refresh (stories and alerts read what was just written); no delete.
+    set_up = ["create_index", "view_index_metadata", "maintenance", "indices:admin/aliases"]
     return {
         # The local operator: every non-system index (tests and benchmarks work under
         # their own prefixes); no security, user or cluster-settings privilege.
