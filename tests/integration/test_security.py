@@ -284,7 +284,8 @@ def test_wrong_password_missing_credentials_and_bad_api_key_are_one_sentence(
     )  # fmt: skip
     line = _one_sentence(err, wrong)
     assert code == 1
-    assert "refused user 'newsbeam_admin'" in line and "401" in line
+    assert "refused user 'newsbeam_admin'" in line
+    assert "401" in line
 
     # No credential at all: a data dir without credentials.toml, the CA given by hand.
     empty = tmp_path / "empty"
@@ -295,14 +296,16 @@ def test_wrong_password_missing_credentials_and_bad_api_key_are_one_sentence(
         ["index", "migrate"],
     )  # fmt: skip
     line = _one_sentence(err)
-    assert code == 1 and "refused no credentials" in line
+    assert code == 1
+    assert "refused no credentials" in line
 
     api_key = "bm90LWEta2V5OnJlYWxseS1ub3Q="
     code, err = _cli(
         monkeypatch, capsys, test_settings, {"NEWSBEAM_ES_API_KEY": api_key}, ["search", "x"]
     )
     line = _one_sentence(err, api_key)
-    assert code == 1 and "refused the API key NEWSBEAM_ES_API_KEY" in line
+    assert code == 1
+    assert "refused the API key NEWSBEAM_ES_API_KEY" in line
 
 
 def test_an_under_privileged_credential_is_one_sentence(
@@ -319,7 +322,8 @@ def test_an_under_privileged_credential_is_one_sentence(
     line = _one_sentence(err, local["analyst"]["password"])
     assert code == 1
     assert "accepted user 'newsbeam_analyst'" in line
-    assert "'analyst' credential" in line and "refused the request (403" in line
+    assert "'analyst' credential" in line
+    assert "refused the request (403" in line
 
 
 def test_an_untrusted_ca_is_one_sentence_for_elasticsearch_and_kafka(
@@ -336,7 +340,8 @@ def test_an_untrusted_ca_is_one_sentence_for_elasticsearch_and_kafka(
     )  # fmt: skip
     line = _one_sentence(err, local["admin"]["password"])
     assert code == 1
-    assert "presented a TLS certificate that" in line and str(stranger) in line
+    assert "presented a TLS certificate that" in line
+    assert str(stranger) in line
 
     secured = _secured_kafka(test_settings, local)
     code, err = _cli(
@@ -346,7 +351,8 @@ def test_an_untrusted_ca_is_one_sentence_for_elasticsearch_and_kafka(
     )  # fmt: skip
     line = _one_sentence(err, local["kafka"]["password"])
     assert code == 1
-    assert "Kafka at" in line and "TLS certificate" in line
+    assert "Kafka at" in line
+    assert "TLS certificate" in line
 
 
 def test_wrong_kafka_password_is_one_sentence(
