@@ -270,7 +270,9 @@ def prepare(settings: Settings, data_dir: Path) -> dict[str, Any]:
 # --- Roles, users and API keys ------------------------------------------------------------
 
 
-def index_privileges(prefixes: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def index_privileges(
+    prefixes: Iterable[str], local: bool = True
+) -> dict[str, list[dict[str, Any]]]:
     """Each role's index privileges for the given index prefixes (``news`` -> ``news-*``).
 
     The pipeline and the alert worker set up their own aliases (template, first index,
@@ -285,7 +287,7 @@ def index_privileges(prefixes: Iterable[str]) -> dict[str, list[dict[str, Any]]]
     return {
         # The local operator: every non-system index (tests and benchmarks work under
         # their own prefixes); no security, user or cluster-settings privilege.
-        "admin": [{"names": ["*"], "privileges": ["all"]}],
+        "admin": [{"names": ["*"] if local else every, "privileges": ["all"]}],
         "pipeline": [{"names": every, "privileges": ["read", "write", *set_up]}],
         "alerts": [
             {"names": [f"{p}-articles*" for p in prefixes], "privileges": ["read"]},
@@ -313,10 +315,12 @@ KIBANA_READ = [
 ]
 
 
-def role_descriptor(role: str, prefixes: Iterable[str]) -> dict[str, Any]:
+def role_descriptor(role: str, prefixes: Iterable[str], local: bool = True) -> dict[str, Any]:
+    """A role as Elasticsearch's role API and roles.yml take it. ``local=False`` is the
+    production form (infra/compose/roles/): the admin, too, only on the prefix."""
     descriptor: dict[str, Any] = {
         "cluster": CLUSTER_PRIVILEGES[role],
-        "indices": index_privileges(prefixes)[role],
+        "indices": index_privileges(prefixes, local)[role],
     }
     if role == "analyst":
         descriptor["applications"] = KIBANA_READ

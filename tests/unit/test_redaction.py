@@ -92,7 +92,9 @@ def test_stack_status_does_not_print_the_password(
 ) -> None:
     es_port, kafka_port = _free_port(), _free_port()
     url = f"https://elastic:{PASSWORD}@127.0.0.1:{es_port}"
-    code = main(["--es-url", url, "--kafka-bootstrap", f"127.0.0.1:{kafka_port}", "stack", "status"])
+    code = main(
+        ["--es-url", url, "--kafka-bootstrap", f"127.0.0.1:{kafka_port}", "stack", "status"]
+    )
     out, err = capsys.readouterr()
     assert code == 1
     assert PASSWORD not in out + err

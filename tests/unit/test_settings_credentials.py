@@ -77,9 +77,7 @@ def test_another_node_or_security_off_gets_nothing(data_dir: Path) -> None:
 def test_kafka_credentials_only_for_the_secured_listener(data_dir: Path) -> None:
     plain = _load(data_dir, kafka_bootstrap="127.0.0.1:9592")
     assert client_options(plain) == {}  # type: ignore[arg-type]
-    secured = _load(
-        data_dir, kafka_bootstrap="127.0.0.1:9594", kafka_security_protocol="SASL_SSL"
-    )
+    secured = _load(data_dir, kafka_bootstrap="127.0.0.1:9594", kafka_security_protocol="SASL_SSL")
     options = client_options(secured)  # type: ignore[arg-type]
     assert options["security_protocol"] == "SASL_SSL"
     assert options["sasl_mechanism"] == "SCRAM-SHA-512"
