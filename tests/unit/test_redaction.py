@@ -17,7 +17,7 @@ from pipelines import observability
 from pipelines.cli import main
 from pipelines.commands.kibana import KibanaError, import_saved_objects
 
-PASSWORD = "Pa55-word-xyz"  # noqa: S105 - a test value that must never be printed
+PASSWORD = "Pa55-word-xyz"
 TOKEN_ECHO = "Authorization"
 
 
@@ -131,7 +131,11 @@ class _EchoingRefusal(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_HEAD = _refuse
+    def do_GET(self) -> None:
+        self._refuse()
+
+    def do_POST(self) -> None:
+        self._refuse()
 
     def log_message(self, *_: object) -> None:
         pass

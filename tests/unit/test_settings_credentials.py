@@ -10,7 +10,7 @@ from connectors.kafka_security import client_options
 from infra.security import write_credentials
 from pipelines.settings import SettingsError, load
 
-PASSWORD = "local-admin-password"  # noqa: S105 - test value
+PASSWORD = "local-admin-password"
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_bad_kafka_security_settings_are_refused(tmp_path: Path) -> None:
         load(overrides={"kafka_security_protocol": "TLS"}, environ={})
     with pytest.raises(SettingsError, match="kafka_sasl_mechanism"):
         load(overrides={"kafka_sasl_mechanism": "GSSAPI"}, environ={})
+    cert = tmp_path / "c.pem"
+    cert.write_text("x")
     with pytest.raises(SettingsError, match="go together"):
-        cert = tmp_path / "c.pem"
-        cert.write_text("x")
         load(overrides={"kafka_cert_file": str(cert)}, environ={})
