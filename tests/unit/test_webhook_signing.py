@@ -129,3 +129,23 @@ def test_the_watchlist_names_the_key_and_an_alert_never_carries_it() -> None:
                 {"rules": [{"name": "h", "entity": "Khalifa Haftar",
                             "sinks": [{"webhook": "https://example.org/hook", **bad}]}]}
             )  # fmt: skip
+
+
+def test_the_receiver_snippet_in_the_docs_verifies_like_the_sender_signs() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text("utf-8")
+    snippet = next(
+        block.split("\n", 1)[1]
+        for block in text.split("```python")[1:]
+        if "def verify(" in block.split("```")[0]
+    ).split("```")[0]
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # noqa: S102 - our own documentation, executed to test it
+    verify = namespace["verify"]
+    body = b'{"rule": "h"}'
+    now = int(time.time())
+    assert verify(SECRET, body, sign(SECRET, now, body), str(now))
+    assert not verify(SECRET, body + b" ", sign(SECRET, now, body), str(now))
+    old = now - 600
+    assert not verify(SECRET, body, sign(SECRET, old, body), str(old))
