@@ -141,7 +141,7 @@ def test_the_receiver_snippet_in_the_docs_verifies_like_the_sender_signs() -> No
         if "def verify(" in block.split("```")[0]
     ).split("```")[0]
     namespace: dict[str, Any] = {}
-    exec(snippet, namespace)  # noqa: S102 - our own documentation, executed to test it
+    exec(snippet, namespace)
     verify = namespace["verify"]
     body = b'{"rule": "h"}'
     now = int(time.time())
