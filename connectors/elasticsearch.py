@@ -112,6 +112,8 @@ def _reason(exc: ApiError) -> str:
     found = body.get("error")
     error: dict[str, Any] = found if isinstance(found, dict) else {}
     reason = str(error.get("reason") or exc.error or "")
+    if reason in ("", "None"):
+        return "no reason given"
     return server_answer(reason, limit=200)
 
 

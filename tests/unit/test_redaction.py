@@ -211,3 +211,41 @@ def test_log_lines_hide_the_url_password_of_the_settings() -> None:
 
     record = logging.LogRecord("t", logging.WARNING, __file__, 1, "%s", (PASSWORD,), None)
     assert PASSWORD not in formatter.format(record)
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """A node that answers every request with an internal error."""
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {"error": {"type": "exception", "reason": "shard failure"}, "status": 500}
+        ).encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-elastic-product", "Elasticsearch")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_HEAD = do_GET  # noqa: N815 - the handler's method names
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("argv", [["search", "x"], ["entities", "top"]])
+def test_a_server_error_is_one_sentence(
+    argv: list[str], clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = main(["--es-url", f"http://127.0.0.1:{server.server_address[1]}", *argv])
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert "answered HTTP 500" in line or "did not answer" in line
