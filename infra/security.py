@@ -379,6 +379,12 @@ def ensure_users(
     data = read_credentials(path)
     if "elastic" not in data:
         raise SecurityError(f"{path} has no elastic password; run `newsbeam stack up` first.")
+    if _answers_strangers(settings, data):
+        raise SecurityError(
+            "the running node answers without credentials: it was started with security off "
+            "(before it was on by default, or with local_security=off); restart it with "
+            "`newsbeam stack down` then `newsbeam stack up`."
+        )
     es_section = data["elasticsearch"]
     prefixes = sorted({settings.index_prefix, *es_section.get("prefixes", []), *extra_prefixes})
     for name, user in USERS.items():
@@ -395,6 +401,25 @@ def ensure_users(
                 give_to(account, config / file_name)
     _wait_until_accepted(settings, data)
     return ["elastic", *USERS]
+
+
+def _answers_strangers(settings: Settings, data: Mapping[str, Any]) -> bool:
+    """The node serves an unauthenticated request (security off), or only plain HTTP."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = None
+    if settings.es_url.startswith("https"):
+        context = ssl.create_default_context(cafile=data["elasticsearch"]["ca_file"])
+    try:
+        with urllib.request.urlopen(f"{settings.es_url.rstrip('/')}/", timeout=10, context=context):
+            return True
+    except urllib.error.HTTPError as refused:
+        refused.close()
+        return False
+    except OSError:
+        return True  # e.g. plain HTTP where TLS was expected: the node is not the secured one
 
 
 def _realm_current(config: Path, data: Mapping[str, Any], prefixes: list[str]) -> bool:

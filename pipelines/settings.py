@@ -296,7 +296,7 @@ def _local_credentials(settings: Settings) -> dict[str, Any]:
             default = _FIELDS["es_credential"].default
             if credential is None and settings.es_credential == default:
                 credential = {}  # `stack users` has not run yet: no credential, 401 says so
-            if not isinstance(credential, dict) or settings.es_credential == "elasticsearch":
+            if not isinstance(credential, dict) or (credential and "kind" not in credential):
                 known = sorted(k for k, v in data.items() if isinstance(v, dict) and "kind" in v)
                 raise SettingsError(
                     f"es_credential={settings.es_credential!r} is not in {path}; "
