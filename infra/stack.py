@@ -393,6 +393,14 @@ def _stop_started(service: _Service, leader: int) -> None:
     """Stop the process tree this call started, and nothing else of the service's."""
     tree = [pid for pid in _our_pids(service) if pid == leader or processes.group_of(pid) == leader]
     processes.stop(tree or [leader], STOP_TIMEOUT_S)
+    # A launcher stopped while it was starting its server may have spawned it meanwhile
+    # (slow under load): sweep the group again until nothing of it is left.
+    for _ in range(3):
+        time.sleep(0.5)
+        strays = [pid for pid in _our_pids(service) if processes.group_of(pid) == leader]
+        if not strays:
+            break
+        processes.stop(strays, STOP_TIMEOUT_S)
     if processes.read_pid(service.pid_file) == leader:
         service.pid_file.unlink(missing_ok=True)
 
