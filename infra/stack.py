@@ -394,13 +394,19 @@ def _stop_started(service: _Service, leader: int) -> None:
     tree = [pid for pid in _our_pids(service) if pid == leader or processes.group_of(pid) == leader]
     processes.stop(tree or [leader], STOP_TIMEOUT_S)
     # A launcher stopped while it was starting its server may have spawned it meanwhile
-    # (slow under load): sweep the group again until nothing of it is left.
-    for _ in range(3):
+    # (slow under load). The service was not running before this call and `up` holds the
+    # data dir's lock, so whatever of it runs now is ours to stop: sweep until none is left.
+    quiet = 0
+    for _ in range(10):
         time.sleep(0.5)
-        strays = [pid for pid in _our_pids(service) if processes.group_of(pid) == leader]
-        if not strays:
-            break
-        processes.stop(strays, STOP_TIMEOUT_S)
+        strays = _our_pids(service)
+        if strays:
+            processes.stop(strays, STOP_TIMEOUT_S)
+            quiet = 0
+        else:
+            quiet += 1
+            if quiet == 2:
+                break
     if processes.read_pid(service.pid_file) == leader:
         service.pid_file.unlink(missing_ok=True)
 

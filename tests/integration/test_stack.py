@@ -172,7 +172,7 @@ def test_a_start_up_timeout_names_the_service_its_address_and_its_log() -> None:
     assert "elasticsearch at http://127.0.0.1:19600 was not healthy after 0.5 s" in es.detail
     assert f"{folder}/elasticsearch/logs/console.log" in es.detail
     assert "last lines:" in es.detail
-    assert leftovers == []
+    assert leftovers == [], [processes.command_line(p)[:300] for p in leftovers]
 
 
 def test_two_concurrent_ups_share_one_stack() -> None:
