@@ -179,7 +179,8 @@ class ElasticsearchNode:
                 f"{self.address}; set NEWSBEAM_ES_URL=http://127.0.0.1:{self.port}."
             )
         if self.secured:
-            self._install_security(java_home)
+            give_to(account, self.config)  # the keystore tool refuses to change its owner
+            self._install_security(java_home, account)
         (self.config / "elasticsearch.yml").write_text(
             render_elasticsearch_yml(self.port, self.data, self.logs, self.secured, self.https)
         )
@@ -197,7 +198,7 @@ class ElasticsearchNode:
             "HOME": str(self.folder),
         }
 
-    def _install_security(self, java_home: Path) -> None:
+    def _install_security(self, java_home: Path, account: RunAs) -> None:
         """The certificates inside config/ (the node reads no file outside it) and the
         ``elastic`` password as the keystore's bootstrap password (used until changed)."""
         credentials = read_credentials(self.credentials_file)
@@ -223,6 +224,8 @@ class ElasticsearchNode:
             text=True,
             env=self._cli_env(java_home),
             check=False,
+            user=account.uid if account.user else None,
+            group=account.gid if account.user else None,
         )
         if result.returncode != 0:
             raise PrepareError(

@@ -307,33 +307,34 @@ class KafkaBroker:
         ):
             return f"SASL_SSL on {self.secure.port} (SCRAM user {self.secure.username})"
         password = self.secure.password
-        result = subprocess.run(
-            [
-                str(java_home / "bin" / "java"),
-                "-cp",
-                f"{self.libs}/*",
-                f"-Dlog4j.configuration=file:{self.config / 'log4j.properties'}",
-                "kafka.admin.ConfigCommand",
-                "--bootstrap-server",
-                f"127.0.0.1:{self.port}",
-                "--alter",
-                "--add-config",
-                f"SCRAM-SHA-256=[password={password}],SCRAM-SHA-512=[password={password}]",
-                "--entity-type",
-                "users",
-                "--entity-name",
-                self.secure.username,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise PrepareError(
-                f"could not add the SCRAM user {self.secure.username} to Kafka "
-                f"(exit {result.returncode}): "
-                + redact((result.stdout + result.stderr)[-500:], [password])
+        for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512"):  # one per request, Kafka says
+            result = subprocess.run(
+                [
+                    str(java_home / "bin" / "java"),
+                    "-cp",
+                    f"{self.libs}/*",
+                    f"-Dlog4j.configuration=file:{self.config / 'log4j.properties'}",
+                    "kafka.admin.ConfigCommand",
+                    "--bootstrap-server",
+                    f"127.0.0.1:{self.port}",
+                    "--alter",
+                    "--add-config",
+                    f"{mechanism}=[password={password}]",
+                    "--entity-type",
+                    "users",
+                    "--entity-name",
+                    self.secure.username,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
+            if result.returncode != 0:
+                raise PrepareError(
+                    f"could not add the SCRAM user {self.secure.username} to Kafka "
+                    f"(exit {result.returncode}): "
+                    + redact((result.stdout + result.stderr)[-300:], [password])
+                )
         self._scram_marker.write_text(self._scram_fingerprint())
         return f"SASL_SSL on {self.secure.port} (SCRAM user {self.secure.username} added)"
 
