@@ -53,11 +53,18 @@ def kafka_limit(
 ) -> list[LimitResult]:
     """Publish ``count`` raw documents with the project's producer, then read them back."""
     topic = f"{settings.raw_topic}.limit-{kind}-p{partitions}"
-    ensure_topics(settings.kafka_bootstrap, [topic, settings.dlq_topic], partitions=partitions)
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [topic, settings.dlq_topic],
+        partitions=partitions,
+        security=settings.kafka_options,
+    )
     docs = list(documents(kind, count, seed=3))
     size_mb = sum(len(doc.to_json().encode("utf-8")) for doc in docs) / 2**20
     start = time.perf_counter()
-    with DocumentProducer(settings.kafka_bootstrap, topic, settings.dlq_topic) as producer:
+    with DocumentProducer(
+        settings.kafka_bootstrap, topic, settings.dlq_topic, **settings.kafka_options
+    ) as producer:
         for doc in docs:
             producer.publish(doc)
     produced = time.perf_counter() - start
@@ -72,6 +79,7 @@ def kafka_limit(
         # kafka-python 2.x refuses response frames over 1 MB by default, whatever fetch_max_bytes
         # says: the connection is dropped and the fetch retried (see docs/performance.md).
         receive_message_max_bytes=32 * 1024 * 1024,
+        **settings.kafka_options,
     )
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]

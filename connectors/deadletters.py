@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +55,7 @@ class DeadLetterError(RuntimeError):
     """A dead letter that cannot be found or replayed; the message says why and what to do."""
 
 
-def _open(bootstrap: str) -> KafkaConsumer:
+def _open(bootstrap: str, security: Mapping[str, Any] | None = None) -> KafkaConsumer:
     from kafka.errors import NoBrokersAvailable
 
     try:
@@ -66,14 +66,17 @@ def _open(bootstrap: str) -> KafkaConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            **(security or {}),
         )
     except NoBrokersAvailable as exc:
         raise _unavailable(bootstrap, exc) from exc
 
 
-def scan_topic(bootstrap: str, topic: str) -> Iterator[tuple[int, int, bytes | None, bytes]]:
+def scan_topic(
+    bootstrap: str, topic: str, security: Mapping[str, Any] | None = None
+) -> Iterator[tuple[int, int, bytes | None, bytes]]:
     """Every record of ``topic`` up to its end at call time: (partition, offset, key, value)."""
-    consumer = _open(bootstrap)
+    consumer = _open(bootstrap, security)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
@@ -119,7 +122,9 @@ def read_letters(
     replay that failed again) is listed once, at its latest position, with ``copies``.
     """
     found: list[StoredLetter] = []
-    for partition, offset, _key, value in scan_topic(settings.kafka_bootstrap, settings.dlq_topic):
+    for partition, offset, _key, value in scan_topic(
+        settings.kafka_bootstrap, settings.dlq_topic, settings.kafka_options
+    ):
         letter = _parse(value)
         if letter is None:
             letter = DeadLetter(
@@ -199,7 +204,9 @@ def raw_document(settings: Settings, letter: DeadLetter) -> Document:
     if letter.document_id:
         latest: bytes | None = None
         key = letter.document_id.encode()
-        for _p, _o, record_key, value in scan_topic(settings.kafka_bootstrap, settings.raw_topic):
+        for _p, _o, record_key, value in scan_topic(
+            settings.kafka_bootstrap, settings.raw_topic, settings.kafka_options
+        ):
             if record_key == key:
                 latest = value
         if latest is not None:
@@ -225,7 +232,11 @@ def replay(settings: Settings, letters: Iterable[StoredLetter]) -> ReplayResult:
     """Republish each letter's raw document to the raw topic (same id: upsert, not a copy)."""
     from connectors.kafka import ensure_topics
 
-    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.raw_topic, settings.dlq_topic],
+        security=settings.kafka_options,
+    )
     result = ReplayResult([], [])
     documents: list[tuple[StoredLetter, Document]] = []
     for stored in letters:
@@ -237,7 +248,10 @@ def replay(settings: Settings, letters: Iterable[StoredLetter]) -> ReplayResult:
         return result
     try:
         with DocumentProducer(
-            settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic
+            settings.kafka_bootstrap,
+            settings.raw_topic,
+            settings.dlq_topic,
+            **settings.kafka_options,
         ) as producer:
             for stored, doc in documents:
                 doc.notes = [*doc.notes, f"replayed from dead letter {stored.ref}"]

@@ -26,6 +26,7 @@ from elasticsearch.serializer import (
     NdjsonSerializer,
 )
 
+from connectors.redaction import redact_url, server_answer
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document, utc_now
 from transforms.entities import KnowledgeBase, load_knowledge_base
@@ -90,6 +91,75 @@ class ElasticsearchAccessError(RuntimeError):
     """Elasticsearch answered but refused us (credentials, privileges, TLS); says what to fix."""
 
 
+def _credential_named(settings: Settings) -> str:
+    """Which credential was used, by setting name: never its value."""
+    if settings.es_api_key:
+        return "the API key NEWSBEAM_ES_API_KEY"
+    if settings.es_username and "es_username" in settings.resolved_credentials.split():
+        return (
+            f"user {settings.es_username!r} (the local stack's {settings.es_credential!r} "
+            "credential, NEWSBEAM_ES_CREDENTIAL)"
+        )
+    if settings.es_username:
+        return f"user {settings.es_username!r} (NEWSBEAM_ES_USERNAME / NEWSBEAM_ES_PASSWORD)"
+    return (
+        "no credentials (set NEWSBEAM_ES_USERNAME and NEWSBEAM_ES_PASSWORD, or NEWSBEAM_ES_API_KEY)"
+    )
+
+
+def _reason(exc: ApiError) -> str:
+    """The error type and reason Elasticsearch gave, cut short and redacted."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    found = body.get("error")
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
+    reason = str(error.get("reason") or exc.error or "")
+    if reason in ("", "None"):
+        return "no reason given"
+    return server_answer(reason, limit=200)
+
+
+def describe_error(exc: BaseException, settings: Settings) -> str | None:
+    """One sentence for a failure talking to Elasticsearch, or ``None`` when ``exc`` is
+    not one. No credential or server-echoed header ever reaches the sentence."""
+    from elasticsearch import AuthenticationException, AuthorizationException
+    from elasticsearch import ConnectionError as EsConnectionError
+
+    url = redact_url(settings.es_url)
+    if isinstance(exc, ElasticsearchAccessError | ElasticsearchUnavailableError):
+        return str(exc)
+    if isinstance(exc, AuthenticationException):
+        return (
+            f"Elasticsearch at {url} refused {_credential_named(settings)} "
+            f"(401: {_reason(exc)}); check the credentials."
+        )
+    if isinstance(exc, AuthorizationException):
+        return (
+            f"Elasticsearch at {url} accepted {_credential_named(settings)} but refused the "
+            f"request (403: {_reason(exc)}); use a credential with the privileges this "
+            "command needs (docs/operations.md, Credentials)."
+        )
+    if isinstance(exc, EsConnectionError):
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+            ca = settings.es_ca_file or "the system CA store (set NEWSBEAM_ES_CA_FILE)"
+            return (
+                f"Elasticsearch at {url} presented a TLS certificate that {ca} does not "
+                "verify; point NEWSBEAM_ES_CA_FILE at the CA that signed it."
+            )
+        return (
+            f"Elasticsearch at {url} did not answer ({exc.__class__.__name__}); start it "
+            "with `newsbeam stack up` or set NEWSBEAM_ES_URL."
+        )
+    if isinstance(exc, ApiError):
+        return f"Elasticsearch at {url} answered HTTP {exc.status_code}: {_reason(exc)}."
+    if isinstance(exc, TransportError):
+        return (
+            f"Elasticsearch at {url} did not answer ({exc.__class__.__name__}); start it "
+            "with `newsbeam stack up` or set NEWSBEAM_ES_URL."
+        )
+    return None
+
+
 def check_access(settings: Settings) -> None:
     """Fail fast, with a sentence, when Elasticsearch refuses the credentials or the CA file.
 
@@ -100,35 +170,14 @@ def check_access(settings: Settings) -> None:
     from elasticsearch import ConnectionError as EsConnectionError
 
     es = client(settings)
-    how = (
-        "the API key NEWSBEAM_ES_API_KEY"
-        if settings.es_api_key
-        else f"user {settings.es_username!r} (NEWSBEAM_ES_USERNAME / NEWSBEAM_ES_PASSWORD)"
-        if settings.es_username
-        else "no credentials (set NEWSBEAM_ES_USERNAME and NEWSBEAM_ES_PASSWORD, "
-        "or NEWSBEAM_ES_API_KEY)"
-    )
     try:
         es.options(request_timeout=10).cluster.health()
-    except AuthenticationException as exc:
-        raise ElasticsearchAccessError(
-            f"Elasticsearch at {settings.es_url} refused {how} (401 {exc.error}); "
-            "check the credentials."
-        ) from None
-    except AuthorizationException as exc:
-        raise ElasticsearchAccessError(
-            f"Elasticsearch at {settings.es_url} accepted {how} but refused the request "
-            f"(403 {exc.error}); the user needs the monitor cluster privilege and write and "
-            f"manage privileges on {settings.index_prefix}-*."
-        ) from None
+    except (AuthenticationException, AuthorizationException) as exc:
+        raise ElasticsearchAccessError(describe_error(exc, settings)) from None
     except EsConnectionError as exc:
         text = str(exc)
         if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
-            ca = settings.es_ca_file or "the system CA store (set NEWSBEAM_ES_CA_FILE)"
-            raise ElasticsearchAccessError(
-                f"Elasticsearch at {settings.es_url} presented a TLS certificate that "
-                f"{ca} does not verify; point NEWSBEAM_ES_CA_FILE at the CA that signed it."
-            ) from None
+            raise ElasticsearchAccessError(describe_error(exc, settings)) from None
     except (TransportError, ApiError):
         pass  # not answering (yet): wait_until_ready waits and says so
     finally:
@@ -144,7 +193,7 @@ def wait_until_ready(es: Elasticsearch, url: str, timeout_s: float) -> None:
         except (TransportError, ApiError) as exc:
             if time.monotonic() > deadline:
                 raise ElasticsearchUnavailableError(
-                    f"Elasticsearch at {url} did not answer in {timeout_s:.0f} s "
+                    f"Elasticsearch at {redact_url(url)} did not answer in {timeout_s:.0f} s "
                     f"({exc.__class__.__name__}); start it with `newsbeam stack up` "
                     "or set NEWSBEAM_ES_URL."
                 ) from exc
@@ -684,12 +733,13 @@ class BulkWriter:
         observability.BULK_RETRIES.labels(alias, kind).inc()
         observability.HEALTH.problem(
             _health_key(alias),
-            f"Elasticsearch at {self._settings.es_url} has refused bulk writes to {alias} "
+            f"Elasticsearch at {redact_url(self._settings.es_url)} has refused bulk writes to "
+            f"{alias} "
             f"for {{age}} s ({why}); the pipeline is waiting and retrying, nothing is lost.",
         )
         log.warning(
             "Elasticsearch at %s: %s; retrying in %.1f s (attempt %d)",
-            self._settings.es_url,
+            redact_url(self._settings.es_url),
             why,
             delay,
             attempt,

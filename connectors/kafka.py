@@ -10,7 +10,7 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -40,8 +40,13 @@ def _unavailable(bootstrap: str, exc: Exception) -> KafkaUnavailableError:
     )
 
 
+Security = Mapping[str, Any]  # SASL/TLS options: Settings.kafka_options (connectors/kafka_security)
+
+
 def producer(bootstrap: str, client_id: str, **overrides: Any) -> KafkaProducer:
-    """A producer that waits for every in-sync replica and retries transient errors."""
+    """A producer that waits for every in-sync replica and retries transient errors.
+
+    Pass ``**settings.kafka_options`` for a secured broker."""
     options: dict[str, Any] = {
         "acks": "all",
         "linger_ms": 5,
@@ -58,7 +63,9 @@ def producer(bootstrap: str, client_id: str, **overrides: Any) -> KafkaProducer:
 def consumer(
     bootstrap: str, client_id: str, group_id: str | None = None, *topics: str, **overrides: Any
 ) -> KafkaConsumer:
-    """A consumer that never commits by itself and starts at the earliest offset."""
+    """A consumer that never commits by itself and starts at the earliest offset.
+
+    Pass ``**settings.kafka_options`` for a secured broker."""
     options: dict[str, Any] = {
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
@@ -77,14 +84,24 @@ def consumer(
         raise _unavailable(bootstrap, exc) from exc
 
 
+def admin_client(bootstrap: str, client_id: str, security: Security | None = None) -> Any:
+    """An admin client with the broker's security options."""
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, **(security or {}))
+
+
 def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int = 1, timeout_s: float = 30.0
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int = 1,
+    timeout_s: float = 30.0,
+    *,
+    security: Security | None = None,
 ) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="newsbeam-admin")
+            admin = admin_client(bootstrap, "newsbeam-admin", security)
             break
         except (NoBrokersAvailable, KafkaError) as exc:
             if time.monotonic() > deadline:
@@ -105,13 +122,15 @@ def ensure_topics(
         admin.close()
 
 
-def ensure_partitions(bootstrap: str, topic: str, partitions: int) -> int:
+def ensure_partitions(
+    bootstrap: str, topic: str, partitions: int, *, security: Security | None = None
+) -> int:
     """Grow ``topic`` to at least ``partitions`` partitions; returns how many it has now.
 
     Kafka can add partitions but never remove them. Keys published after the change
     may map to another partition than before, so per-key order holds only from then on.
     """
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="newsbeam-admin")
+    admin = admin_client(bootstrap, "newsbeam-admin", security)
     try:
         (described,) = admin.describe_topics([topic])
         have = len(described.get("partitions") or ())
@@ -216,18 +235,23 @@ class _PartitionTracker(OffsetRestrictionTracker):  # type: ignore[misc]
         return bool(self.current_restriction().stop != _END)
 
 
-def _consumer(bootstrap: str, group_id: str | None) -> KafkaConsumer:
-    return consumer(bootstrap, "newsbeam-reader", group_id, max_poll_records=500)
+def _consumer(bootstrap: str, group_id: str | None, security: Security | None) -> KafkaConsumer:
+    return consumer(
+        bootstrap, "newsbeam-reader", group_id, max_poll_records=500, **(security or {})
+    )
 
 
 class _ListPartitions(beam.DoFn):  # type: ignore[misc]
-    def __init__(self, bootstrap: str, topic: str, shard: Shard) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, shard: Shard, security: Security | None = None
+    ) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
         self._shard = shard
+        self._security = dict(security or {})
 
     def process(self, _: bytes) -> Iterator[tuple[str, int]]:
-        consumer = _consumer(self._bootstrap, None)
+        consumer = _consumer(self._bootstrap, None, self._security)
         try:
             partitions = consumer.partitions_for_topic(self._topic)
         finally:
@@ -265,8 +289,10 @@ class _ReadPartition(beam.DoFn, RestrictionProvider):  # type: ignore[misc]
         until_idle: bool,
         idle_seconds: float,
         batch_size: int,
+        security: Security | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._security = dict(security or {})
         self._group_id = group_id
         self._until_idle = until_idle
         self._idle_seconds = idle_seconds
@@ -275,7 +301,7 @@ class _ReadPartition(beam.DoFn, RestrictionProvider):  # type: ignore[misc]
 
     def initial_restriction(self, element: tuple[str, int]) -> OffsetRange:
         tp = TopicPartition(*element)
-        consumer = _consumer(self._bootstrap, self._group_id)
+        consumer = _consumer(self._bootstrap, self._group_id, self._security)
         try:
             committed = consumer.committed(tp)
             start = committed if committed is not None else consumer.beginning_offsets([tp])[tp]
@@ -300,7 +326,7 @@ class _ReadPartition(beam.DoFn, RestrictionProvider):  # type: ignore[misc]
     def _positioned(self, tp: TopicPartition, offset: int) -> KafkaConsumer:
         consumer = self._consumers.get(tp)
         if consumer is None:
-            consumer = self._consumers[tp] = _consumer(self._bootstrap, None)
+            consumer = self._consumers[tp] = _consumer(self._bootstrap, None, self._security)
             consumer.assign([tp])
         if consumer.position(tp) != offset:
             consumer.seek(tp, offset)
@@ -358,19 +384,25 @@ class ReadFromKafka(beam.PTransform):  # type: ignore[misc]
         idle_seconds: float = 5.0,
         batch_size: int = 500,
         shard: Shard | None = None,
+        security: Security | None = None,
     ) -> None:
         super().__init__()
         self._bootstrap = bootstrap
         self._topic = topic
         self._shard = shard or Shard()
-        self._read = _ReadPartition(bootstrap, group_id, until_idle, idle_seconds, batch_size)
+        self._security = dict(security or {})
+        self._read = _ReadPartition(
+            bootstrap, group_id, until_idle, idle_seconds, batch_size, self._security
+        )
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         return (
             pbegin
             | "Impulse" >> beam.Impulse()
             | "ListPartitions"
-            >> beam.ParDo(_ListPartitions(self._bootstrap, self._topic, self._shard))
+            >> beam.ParDo(
+                _ListPartitions(self._bootstrap, self._topic, self._shard, self._security)
+            )
             | "ReadPartitions" >> beam.ParDo(self._read)
         )
 
@@ -383,13 +415,14 @@ class _CommitOffsets(beam.DoFn):  # type: ignore[misc]
     Elasticsearch or the dead-letter topic.
     """
 
-    def __init__(self, bootstrap: str, group_id: str) -> None:
+    def __init__(self, bootstrap: str, group_id: str, security: Security | None = None) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
+        self._security = dict(security or {})
         self._pending: dict[TopicPartition, int] = {}
 
     def setup(self) -> None:
-        self._consumer = _consumer(self._bootstrap, self._group_id)
+        self._consumer = _consumer(self._bootstrap, self._group_id, self._security)
 
     def process(self, position: KafkaPosition) -> None:
         tp = TopicPartition(position.topic, position.partition)
@@ -409,17 +442,19 @@ class _CommitOffsets(beam.DoFn):  # type: ignore[misc]
 class CommitOffsets(beam.PTransform):  # type: ignore[misc]
     """Commits acknowledged ``KafkaPosition`` elements to the consumer group."""
 
-    def __init__(self, bootstrap: str, group_id: str) -> None:
+    def __init__(self, bootstrap: str, group_id: str, security: Security | None = None) -> None:
         super().__init__()
-        self._fn = _CommitOffsets(bootstrap, group_id)
+        self._fn = _CommitOffsets(bootstrap, group_id, security)
 
     def expand(self, positions: beam.PCollection) -> beam.PCollection:
         return positions | "Commit" >> beam.ParDo(self._fn)
 
 
-def committed_offsets(bootstrap: str, topic: str, group_id: str) -> dict[int, int | None]:
+def committed_offsets(
+    bootstrap: str, topic: str, group_id: str, *, security: Security | None = None
+) -> dict[int, int | None]:
     """The group's committed offset per partition (None where nothing was committed)."""
-    consumer = _consumer(bootstrap, group_id)
+    consumer = _consumer(bootstrap, group_id, security)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         return {p: consumer.committed(TopicPartition(topic, p)) for p in sorted(partitions)}
@@ -427,11 +462,77 @@ def committed_offsets(bootstrap: str, topic: str, group_id: str) -> dict[int, in
         consumer.close()
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+def end_offsets(bootstrap: str, topic: str, *, security: Security | None = None) -> dict[int, int]:
     """The next offset to be written, per partition."""
-    consumer = _consumer(bootstrap, None)
+    consumer = _consumer(bootstrap, None, security)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
+
+
+class KafkaAccessError(RuntimeError):
+    """The broker answered but refused us (credentials, TLS); the message says what to fix."""
+
+
+def check_access(bootstrap: str, security: Security | None, timeout_s: float = 10.0) -> None:
+    """Fail fast, with a sentence, when a secured broker refuses the credentials or its
+    certificate is not trusted. A broker that does not answer is not an error here (the
+    clients wait for it and say so). Never names the password."""
+    import socket
+    import ssl
+
+    from kafka.conn import BrokerConnection
+
+    options = dict(security or {})
+    if not options:
+        return
+    server = bootstrap.split(",")[0].strip()
+    host, _, port = server.rpartition(":")
+    host = host.strip("[]")
+    records: list[logging.LogRecord] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    conn_log = logging.getLogger("kafka.conn")
+    keeper, propagate = _Keep(logging.ERROR), conn_log.propagate
+    conn_log.addHandler(keeper)
+    conn_log.propagate = False  # its own lines would repeat what our sentence says
+    conn = BrokerConnection(host, int(port), socket.AF_UNSPEC, **options)
+    try:
+        connected = conn.connect_blocking(timeout_s)
+    except ssl.SSLCertVerificationError as exc:
+        ca = options.get("ssl_cafile") or "the system CA store (set NEWSBEAM_KAFKA_CA_FILE)"
+        raise KafkaAccessError(
+            f"Kafka at {server} presented a TLS certificate that {ca} does not verify "
+            f"({exc.verify_message}); point NEWSBEAM_KAFKA_CA_FILE at the CA that signed it."
+        ) from None
+    except ssl.SSLError as exc:
+        raise KafkaAccessError(
+            f"the TLS handshake with Kafka at {server} failed ({exc.reason}); check "
+            "kafka_security_protocol and that this port is the broker's TLS listener."
+        ) from None
+    except OSError:
+        return
+    finally:
+        conn.close()
+        conn_log.removeHandler(keeper)
+        conn_log.propagate = propagate
+    if connected:
+        return
+    said = " ".join(record.getMessage() for record in records)
+    if "Authentication" in said or "SaslAuthenticat" in said:
+        user = options.get("sasl_plain_username")
+        raise KafkaAccessError(
+            f"Kafka at {server} refused user {user!r} with SASL mechanism "
+            f"{options.get('sasl_mechanism')}; check NEWSBEAM_KAFKA_USERNAME, "
+            "NEWSBEAM_KAFKA_PASSWORD and NEWSBEAM_KAFKA_SASL_MECHANISM."
+        )
+    if "SSL" in said or "ssl" in said:
+        raise KafkaAccessError(
+            f"the TLS handshake with Kafka at {server} failed; check kafka_security_protocol "
+            "and that this port is the broker's TLS listener."
+        )

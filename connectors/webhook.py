@@ -1,5 +1,10 @@
 """Webhooks: POST an alert as JSON (or a Slack-compatible message), with retries and backoff.
 
+A sink with a secret gets signed requests: ``X-Newsbeam-Timestamp`` (Unix seconds) and
+``X-Newsbeam-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">``, so a receiver
+can check the sender and the body, and refuse an old (replayed) request
+(``verify_signature``; docs/alerts.md shows the receiver's side).
+
 Only the standard library: one small request per alert needs no HTTP stack.
 A failure is classified: a refused request (4xx other than 408/429) is
 permanent and goes to the dead letters at once; a connection error, a timeout,
@@ -9,8 +14,11 @@ permanent and goes to the dead letters at once; a connection error, a timeout,
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import os
 import threading
 import time
 import urllib.error
@@ -18,11 +26,42 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from connectors.redaction import redact_url
 from transforms.alerts import Alert, Sink, slack_message
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+SIGNATURE_HEADER = "X-Newsbeam-Signature"
+TIMESTAMP_HEADER = "X-Newsbeam-Timestamp"
+SIGNATURE_VERSION = "v1"
+DEFAULT_TOLERANCE_S = 300  # how old a signed request a receiver should accept
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value: ``v1=`` + hex HMAC-SHA256 over ``<timestamp>.<body>``."""
+    message = str(timestamp).encode("ascii") + b"." + body
+    digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_VERSION}={digest}"
+
+
+def verify_signature(
+    secret: str,
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
+    """What a receiver checks: the signature matches this body and timestamp, and the
+    timestamp is within ``tolerance_s`` of ``now`` (so a captured request cannot be
+    replayed later). Constant-time comparison."""
+    if not signature or not timestamp or not timestamp.isdigit():
+        return False
+    moment = time.time() if now is None else now
+    if abs(moment - int(timestamp)) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
 
 
 class WebhookError(Exception):
@@ -44,15 +83,22 @@ def webhook_body(sink: Sink, alert: Alert) -> dict[str, Any]:
     return slack_message(alert) if sink.format == "slack" else alert.to_dict()
 
 
-def post_json(url: str, body: dict[str, Any], timeout_s: float, headers: dict[str, str]) -> int:
-    """POST ``body`` once; returns the 2xx status or raises ``WebhookError``."""
+def post_json(
+    url: str,
+    body: dict[str, Any],
+    timeout_s: float,
+    headers: dict[str, str],
+    secret: str | None = None,
+) -> int:
+    """POST ``body`` once (signed with ``secret`` when given, timestamped now); returns the
+    2xx status or raises ``WebhookError``."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", **headers},
-    )
+    headers = {"Content-Type": "application/json; charset=utf-8", **headers}
+    if secret:
+        timestamp = int(time.time())
+        headers[TIMESTAMP_HEADER] = str(timestamp)
+        headers[SIGNATURE_HEADER] = sign(secret, timestamp, data)
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return int(response.status)
@@ -61,14 +107,14 @@ def post_json(url: str, body: dict[str, Any], timeout_s: float, headers: dict[st
         exc.close()  # it holds the response's socket
         raise WebhookError(
             f"http_{exc.code}",
-            f"{url} answered {exc.code} {exc.reason}",
+            f"{redact_url(url)} answered {exc.code} {exc.reason}",
             retryable=exc.code in RETRYABLE_STATUS,
             retry_after_s=retry_after,
         ) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise WebhookError(
-            "unreachable", f"{url} did not answer: {reason}", retryable=True
+            "unreachable", f"{redact_url(url)} did not answer: {reason}", retryable=True
         ) from None
 
 
@@ -109,12 +155,21 @@ class WebhookSender:
             raise WebhookError("no_url", "the webhook sink has no url", retryable=False)
         body = webhook_body(sink, alert)
         headers = {"Idempotency-Key": alert.id, "X-Newsbeam-Alert": alert.id}
+        try:
+            secret = sink.signing_key(os.environ)
+        except KeyError as missing:
+            raise WebhookError(
+                "no_secret",
+                f"the webhook {redact_url(sink.url)} is signed with the environment variable "
+                f"{missing.args[0]}, which is not set; set it where `alerts deliver` runs.",
+                retryable=False,
+            ) from None
         deadline = self._clock() + self.retry_budget_s
         attempt = 0
         while True:
             attempt += 1
             try:
-                post_json(sink.url, body, self.timeout_s, headers)
+                post_json(sink.url, body, self.timeout_s, headers, secret)
                 return attempt
             except WebhookError as exc:
                 if not exc.retryable:
@@ -132,7 +187,7 @@ class WebhookSender:
                     raise
                 log.warning(
                     "webhook %s: %s; retrying in %.2f s (attempt %d)",
-                    sink.url,
+                    redact_url(sink.url),
                     exc.message,
                     delay,
                     attempt,

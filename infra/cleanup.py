@@ -50,7 +50,9 @@ def delete_namespaces(
             es.close()
     if topical:
         admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, client_id="newsbeam-cleanup"
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id="newsbeam-cleanup",
+            **settings.kafka_options,
         )
         try:
             doomed = sorted(topic for topic in admin.list_topics() if topic.startswith(topical))

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from infra import processes
+from infra import processes, security
 from infra.elasticsearch_node import ElasticsearchNode
 from infra.kafka_broker import KafkaBroker, PrepareError
 from infra.processes import RunAs
-from pipelines.settings import Settings
+from pipelines.settings import Settings, credentials_path
 
 STOP_TIMEOUT_S = 30.0
 JDK_CANDIDATES = ("/usr/lib/jvm/java-17-openjdk-*", "/usr/lib/jvm/java-21-openjdk-*")
@@ -234,17 +234,20 @@ def up(settings: Settings) -> StackReport:
 
 
 def _up(settings: Settings) -> StackReport:
-    services = _services(settings)
     results: dict[str, ServiceStatus] = {}
     pending: list[_Pending] = []
     try:
         java_home = find_java_home()
         account = processes.service_account()
-    except (StackError, OSError) as exc:
+        if settings.local_security and any(s.is_local for s in _services(settings)):
+            security.prepare(settings, data_dir(settings))
+    except (StackError, OSError, ValueError) as exc:
+        services = _services(settings)
         message = f"cannot start: {exc}"
         return StackReport(
             [ServiceStatus(s.name, False, False, None, s.address, message) for s in services], "up"
         )
+    services = _services(settings)
     for service in services:
         if not service.is_local:
             results[service.name] = _external(service)
@@ -270,6 +273,18 @@ def _up(settings: Settings) -> StackReport:
     kafka = results.get("kafka")
     if kafka is not None and kafka.healthy:
         _create_topics(settings, kafka)
+        broker = next(s for s in services if s.name == "kafka")
+        if broker.is_local and isinstance(broker, KafkaBroker):
+            try:
+                kafka.detail += "; " + broker.ensure_scram_users(java_home)
+            except PrepareError as exc:
+                kafka.healthy = False
+                kafka.detail += f"; {exc}"
+    elastic = results.get("elasticsearch")
+    if elastic is not None and elastic.healthy and settings.local_security:
+        node = next(s for s in services if s.name == "elasticsearch")
+        if node.is_local:
+            _ensure_users(settings, elastic)
     ordered = [results[service.name] for service in services]
     return StackReport(ordered, "up")
 
@@ -319,6 +334,48 @@ def _wait_healthy(pending: list[_Pending], timeout_s: float) -> None:
             time.sleep(0.5)
 
 
+def _ensure_users(
+    settings: Settings, elastic: ServiceStatus, extra_prefixes: tuple[str, ...] = ()
+) -> None:
+    try:
+        names = security.ensure_users(
+            settings, data_dir(settings), extra_prefixes, processes.service_account()
+        )
+    except security.SecurityError as exc:
+        elastic.healthy = False
+        elastic.detail += f"; {exc}"
+        return
+    where = credentials_path(str(data_dir(settings)))
+    elastic.detail += f"; credentials {', '.join(names)} in {where}"
+
+
+def elasticsearch_is_local(settings: Settings) -> bool:
+    """The configured node is the one ``up`` starts on this machine."""
+    return ElasticsearchNode(settings, data_dir(settings)).is_local
+
+
+def users(settings: Settings, extra_prefixes: tuple[str, ...] = ()) -> StackReport:
+    """Create or update the roles, users and API keys on the running local node.
+
+    ``extra_prefixes`` are further index name patterns to grant (tests add ``t-*``).
+    """
+    with _exclusive(settings):
+        node = ElasticsearchNode(settings, data_dir(settings))
+        healthy, detail = node.health()
+        result = ServiceStatus(node.name, False, healthy, None, node.address, detail)
+        if not settings.local_security:
+            result.detail += "; local_security is off, so there are no users to create"
+        elif not node.is_local:
+            result.healthy = False
+            result.detail += (
+                "; not the local node: create the roles on a remote cluster with its own "
+                "superuser (docs/operations.md, Credentials)"
+            )
+        elif healthy:
+            _ensure_users(settings, result, extra_prefixes)
+        return StackReport([result], "users")
+
+
 def _create_topics(settings: Settings, kafka: ServiceStatus) -> None:
     topics = [settings.raw_topic, settings.dlq_topic, settings.alerts_topic]
     try:
@@ -336,6 +393,20 @@ def _stop_started(service: _Service, leader: int) -> None:
     """Stop the process tree this call started, and nothing else of the service's."""
     tree = [pid for pid in _our_pids(service) if pid == leader or processes.group_of(pid) == leader]
     processes.stop(tree or [leader], STOP_TIMEOUT_S)
+    # A launcher stopped while it was starting its server may have spawned it meanwhile
+    # (slow under load). The service was not running before this call and `up` holds the
+    # data dir's lock, so whatever of it runs now is ours to stop: sweep until none is left.
+    quiet = 0
+    for _ in range(10):
+        time.sleep(0.5)
+        strays = _our_pids(service)
+        if strays:
+            processes.stop(strays, STOP_TIMEOUT_S)
+            quiet = 0
+        else:
+            quiet += 1
+            if quiet == 2:
+                break
     if processes.read_pid(service.pid_file) == leader:
         service.pid_file.unlink(missing_ok=True)
 

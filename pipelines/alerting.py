@@ -130,7 +130,11 @@ class WatchlistFile:
 
 def ensure_alerts(settings: Settings, es: Elasticsearch | None = None) -> str:
     """The alerts alias and topic exist; returns the alias's write index."""
-    ensure_topics(settings.kafka_bootstrap, [settings.alerts_topic, settings.dlq_topic])
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.alerts_topic, settings.dlq_topic],
+        security=settings.kafka_options,
+    )
     own = es is None
     es = es or client(settings)
     try:
@@ -158,7 +162,9 @@ class AlertStore:
         self.settings = settings
         self.es = client(settings)
         ensure_alerts(settings, self.es)
-        self.producer = kafka_producer(settings.kafka_bootstrap, "newsbeam-alerts", linger_ms=0)
+        self.producer = kafka_producer(
+            settings.kafka_bootstrap, "newsbeam-alerts", linger_ms=0, **settings.kafka_options
+        )
 
     def close(self) -> None:
         self.producer.close(timeout=30)
@@ -560,8 +566,11 @@ class SinkWorker(threading.Thread):
             self.settings.alerts_topic,
             max_poll_records=50,
             max_poll_interval_ms=max(300_000, int(self.sender.retry_budget_s * 2000)),
+            **self.settings.kafka_options,
         )
-        producer = kafka_producer(self.settings.kafka_bootstrap, f"newsbeam-{self.name}")
+        producer = kafka_producer(
+            self.settings.kafka_bootstrap, f"newsbeam-{self.name}", **self.settings.kafka_options
+        )
         try:
             while not self.stop.is_set():
                 batches = consumer.poll(timeout_ms=200)
@@ -641,7 +650,11 @@ def deliver_alerts(
     The watchlist is re-read every few seconds; a sink that appears gets its
     worker (and consumer group) then. Returns the workers, stopped.
     """
-    ensure_topics(settings.kafka_bootstrap, [settings.alerts_topic, settings.dlq_topic])
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.alerts_topic, settings.dlq_topic],
+        security=settings.kafka_options,
+    )
     watchlist = WatchlistFile(settings.watchlist_file)
     workers: dict[str, SinkWorker] = {}
     while True:
@@ -779,8 +792,12 @@ def tail_alerts(
     """Print alerts from the alerts topic as they arrive, with each story's size now."""
     from kafka import TopicPartition
 
-    ensure_topics(settings.kafka_bootstrap, [settings.alerts_topic])
-    consumer = kafka_consumer(settings.kafka_bootstrap, "newsbeam-alerts-tail")
+    ensure_topics(
+        settings.kafka_bootstrap, [settings.alerts_topic], security=settings.kafka_options
+    )
+    consumer = kafka_consumer(
+        settings.kafka_bootstrap, "newsbeam-alerts-tail", **settings.kafka_options
+    )
     es = client(settings)
     shown = 0
     try:

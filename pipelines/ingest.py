@@ -69,13 +69,15 @@ def build(
             idle_seconds=idle_seconds,
             batch_size=settings.bulk_size,
             shard=shard,
+            security=settings.kafka_options,
         )
         | "Decode" >> beam.ParDo(_DecodeRecord())
         | "Enrich" >> EnrichDocuments(settings.knowledge_base_file, settings.stage_timeout_s)
         | "AssignStories" >> AssignStories(settings)
         | "RaiseAlerts" >> RaiseAlerts(settings)
         | "Write" >> WriteResults(settings)
-        | "CommitOffsets" >> CommitOffsets(settings.kafka_bootstrap, settings.consumer_group)
+        | "CommitOffsets"
+        >> CommitOffsets(settings.kafka_bootstrap, settings.consumer_group, settings.kafka_options)
     )
 
 
@@ -101,7 +103,11 @@ def run(
     from pipelines.local_runner import fn_api_runner
 
     check_access(settings)  # bad credentials or CA file: one clear sentence, no 120 s wait
-    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.raw_topic, settings.dlq_topic],
+        security=settings.kafka_options,
+    )
     ensure_indices(settings)
 
     # The DirectRunner would first try to download Prism; the in-process FnApiRunner needs nothing.

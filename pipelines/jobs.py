@@ -26,11 +26,15 @@ def publish_files(
     """Publish articles, saved pages and WARC archives' HTML pages to the raw topic; bad
     inputs go to the dead-letter topic. Progress of a long run, and a summary of records
     read and skipped, go to ``err`` (stderr from the CLI)."""
-    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.raw_topic, settings.dlq_topic],
+        security=settings.kafka_options,
+    )
     tally = ReadTally()
     progress = Progress(err or out, tally, verb="published")
     with DocumentProducer(
-        settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic
+        settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic, **settings.kafka_options
     ) as producer:
         for item in read_articles(paths, settings.max_document_bytes, tally):
             if isinstance(item, Document):

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -39,6 +39,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from connectors.redaction import redact, redact_url
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,22 +106,25 @@ PROBLEMS = Gauge(
 
 # --- Logs ---------------------------------------------------------------------------------
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@")
-_AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(basic|apikey|bearer)\s+\S+")
 _CONTEXT_FIELDS = ("document_id", "stage", "source", "reason", "origin", "alias", "partition")
 
 
 def secrets_of(settings: Settings) -> list[str]:
     """The values that must never appear in a log line or an error message."""
-    return [s for s in (settings.es_password, settings.es_api_key) if s and len(s) >= 3]
+    values = (
+        settings.es_password,
+        settings.es_api_key,
+        settings.kafka_password,
+        _url_password(settings.es_url),
+    )
+    return [s for s in values if s and len(s) >= 3]
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` without the given secrets, URL credentials or Authorization header values."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    text = _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
-    return _AUTH_HEADER.sub(r"\1\2 ***", text)
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 class JsonFormatter(logging.Formatter):
@@ -222,7 +226,8 @@ class Health:
         """Report (or refresh) a problem; its age is counted from the first report."""
         with self._lock:
             since = self._problems.get(key, (time.monotonic(), ""))[0]
-            self._problems[key] = (since, sentence)
+            # /healthz is served over HTTP: no URL password or token may ride along.
+            self._problems[key] = (since, redact(sentence))
             PROBLEMS.set(len(self._problems))
 
     def resolved(self, key: str) -> None:
@@ -287,7 +292,8 @@ class Monitor(threading.Thread):
         except Exception as exc:  # noqa: BLE001
             HEALTH.problem(
                 "elasticsearch",
-                f"Elasticsearch at {self.settings.es_url} has not answered for {{age}} s "
+                f"Elasticsearch at {redact_url(self.settings.es_url)} has not answered "
+                "for {age} s "
                 f"({exc.__class__.__name__}); the pipeline is waiting and retrying, "
                 "nothing is committed until it is back.",
             )
@@ -302,9 +308,10 @@ class Monitor(threading.Thread):
         from connectors.kafka import committed_offsets, end_offsets
 
         topic = self.settings.raw_topic
-        ends = end_offsets(self.settings.kafka_bootstrap, topic)
+        security = self.settings.kafka_options
+        ends = end_offsets(self.settings.kafka_bootstrap, topic, security=security)
         committed = committed_offsets(
-            self.settings.kafka_bootstrap, topic, self.settings.consumer_group
+            self.settings.kafka_bootstrap, topic, self.settings.consumer_group, security=security
         )
         total_lag, total_committed = 0, 0
         for partition, end in ends.items():

@@ -50,7 +50,9 @@ class _WriteResults(beam.DoFn):  # type: ignore[misc]
     def setup(self) -> None:
         self._es = client(self._settings)
         self._writer = BulkWriter(self._settings, self._es)
-        self._producer = producer(self._settings.kafka_bootstrap, "newsbeam-pipeline")
+        self._producer = producer(
+            self._settings.kafka_bootstrap, "newsbeam-pipeline", **self._settings.kafka_options
+        )
         # The one the enrich stage linked with (loaded once per process, cached).
         self._kb = load_knowledge_base(self._settings.knowledge_base_file or None)
 

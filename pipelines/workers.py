@@ -41,8 +41,14 @@ def prepare(settings: Settings, workers: int) -> None:
     Everything else a worker sets up itself (``ingest.run``): creating topics and
     indices tolerates another worker doing the same at the same moment.
     """
-    ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
-    ensure_partitions(settings.kafka_bootstrap, settings.raw_topic, workers)
+    ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.raw_topic, settings.dlq_topic],
+        security=settings.kafka_options,
+    )
+    ensure_partitions(
+        settings.kafka_bootstrap, settings.raw_topic, workers, security=settings.kafka_options
+    )
 
 
 def run(workers: int, target: Worker, *args: Any) -> int:

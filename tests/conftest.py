@@ -2,7 +2,9 @@
 
 If Kafka and Elasticsearch are already running (``newsbeam stack up``), the
 session uses them and leaves them running; otherwise it starts them and stops
-them at the end, so ``pytest`` alone works on a clean machine.
+them at the end, so ``pytest`` alone works on a clean machine. The local stack is
+secured by default; its credentials (``<data_dir>/credentials.toml``) are picked up
+by ``load()``, so fixtures hand out settings that authenticate.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.security import TEST_PREFIX_PATTERN
 from pipelines.settings import Settings, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,11 +27,18 @@ SEEDS = ROOT / "seeds"
 def stack_settings() -> Iterator[Settings]:
     from infra import stack
 
-    settings = load(overrides={"data_dir": str(ROOT / ".newsbeam")})
+    overrides = {"data_dir": str(ROOT / ".newsbeam")}
+    settings = load(overrides=overrides)
     already_up = stack.status(settings).ok
     if not already_up:
         report = stack.up(settings)
         assert report.ok, report.describe()
+    if settings.local_security and stack.elasticsearch_is_local(settings):
+        # The least-privilege credentials also cover the tests' `t-*` prefixes.
+        report = stack.users(settings, extra_prefixes=(TEST_PREFIX_PATTERN,))
+        assert report.ok, report.describe()
+    # Again, now that the secured stack's credentials exist: load() picks them up.
+    settings = load(overrides=overrides)
     yield settings
     if not already_up:
         stack.down(settings)

@@ -31,6 +31,7 @@ DEFAULT_WATCHLIST_FILE = Path(__file__).resolve().parent / "rules" / "watchlist.
 SINK_CONSOLE = "console"
 SINK_WEBHOOK = "webhook"
 WEBHOOK_FORMATS = ("json", "slack")
+MIN_SECRET_LENGTH = 16  # an HMAC key short enough to guess protects nothing
 SNIPPET_CONTEXT = 120  # characters of context on each side of the first mention
 
 _RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -50,6 +51,23 @@ class Sink:
     kind: str  # console | webhook
     url: str | None = None
     format: str = "json"  # webhook body: plain alert JSON, or a Slack-compatible message
+    # HMAC-SHA256 signing key of a webhook (docs/alerts.md, "Signed webhooks"): the name of
+    # an environment variable holding it, or the key itself. Never stored with an alert.
+    secret_env: str | None = None
+    secret: str | None = field(default=None, repr=False)
+
+    def signing_key(self, environ: Mapping[str, str]) -> str | None:
+        """The webhook's signing key, or ``None`` when it is not signed.
+
+        Raises ``KeyError`` naming the variable when ``secret_env`` is not set."""
+        if self.secret:
+            return self.secret
+        if self.secret_env:
+            value = environ.get(self.secret_env)
+            if not value:
+                raise KeyError(self.secret_env)
+            return value
+        return None
 
     @property
     def key(self) -> str:
@@ -60,7 +78,15 @@ class Sink:
         return f"{self.kind}-{digest}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "url": self.url, "format": self.format, "key": self.key}
+        # Only whether and how it is signed: the key itself stays in the watchlist.
+        signed = "env" if self.secret_env else ("inline" if self.secret else None)
+        return {
+            "kind": self.kind,
+            "url": self.url,
+            "format": self.format,
+            "key": self.key,
+            "signed": signed,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sink:
@@ -164,14 +190,24 @@ def _sink(raw: Any, where: str) -> Sink:
     if isinstance(raw, dict) and SINK_WEBHOOK in raw:
         url = raw[SINK_WEBHOOK]
         fmt = raw.get("format", "json")
-        unknown = set(raw) - {SINK_WEBHOOK, "format"}
+        unknown = set(raw) - {SINK_WEBHOOK, "format", "secret", "secret_env"}
         if unknown:
             raise WatchlistError(f"{where}: unknown webhook keys {sorted(unknown)}.")
+        secret, secret_env = raw.get("secret"), raw.get("secret_env")
+        if secret is not None and secret_env is not None:
+            raise WatchlistError(f"{where}: give a webhook `secret` or `secret_env`, not both.")
+        for name, value in (("secret", secret), ("secret_env", secret_env)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise WatchlistError(f"{where}: webhook {name} must be a non-empty string.")
+        if isinstance(secret, str) and len(secret) < MIN_SECRET_LENGTH:
+            raise WatchlistError(
+                f"{where}: a webhook secret needs at least {MIN_SECRET_LENGTH} characters."
+            )
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise WatchlistError(f"{where}: webhook must be an http(s) URL, got {url!r}.")
         if fmt not in WEBHOOK_FORMATS:
             raise WatchlistError(f"{where}: webhook format must be one of {WEBHOOK_FORMATS}.")
-        return Sink(SINK_WEBHOOK, url=url, format=fmt)
+        return Sink(SINK_WEBHOOK, url=url, format=fmt, secret_env=secret_env, secret=secret)
     raise WatchlistError(
         f"{where}: a sink is `console` or `{{webhook: URL, format: json|slack}}`, got {raw!r} "
         "(every alert also goes to the alerts index and topic; they need no entry)."

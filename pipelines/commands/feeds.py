@@ -192,9 +192,16 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.kafka import DocumentProducer, KafkaUnavailableError, ensure_topics
 
     try:
-        ensure_topics(settings.kafka_bootstrap, [settings.raw_topic, settings.dlq_topic])
+        ensure_topics(
+            settings.kafka_bootstrap,
+            [settings.raw_topic, settings.dlq_topic],
+            security=settings.kafka_options,
+        )
         producer = DocumentProducer(
-            settings.kafka_bootstrap, settings.raw_topic, settings.dlq_topic
+            settings.kafka_bootstrap,
+            settings.raw_topic,
+            settings.dlq_topic,
+            **settings.kafka_options,
         )
     except KafkaUnavailableError as exc:
         return _fail(str(exc))

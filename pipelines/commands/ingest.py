@@ -89,6 +89,7 @@ def _reported(settings: Settings, work: Callable[[], object]) -> int:
     """Run ``work``; a known failure becomes one sentence on stderr and an exit code."""
     from connectors.elasticsearch import ElasticsearchAccessError, ElasticsearchUnavailableError
     from connectors.kafka import KafkaUnavailableError
+    from connectors.redaction import redact
     from infra.kafka_broker import PrepareError
     from pipelines import observability
 
@@ -98,7 +99,7 @@ def _reported(settings: Settings, work: Callable[[], object]) -> int:
         print(f"newsbeam run: {exc}", file=sys.stderr)
         return 2
     except (ElasticsearchAccessError, ElasticsearchUnavailableError, KafkaUnavailableError) as exc:
-        message = observability.redact(str(exc), observability.secrets_of(settings))
+        message = redact(str(exc), observability.secrets_of(settings))
         print(f"newsbeam run: {message}", file=sys.stderr)
         return 1
     return 0

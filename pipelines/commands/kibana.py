@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from connectors.redaction import redact_url, server_answer
 from pipelines.settings import Settings
 
 NDJSON = Path(__file__).resolve().parents[2] / "infra" / "kibana" / "newsbeam.ndjson"
@@ -80,6 +81,8 @@ def import_saved_objects(
     body, content_type = multipart_body("newsbeam.ndjson", ndjson)
     url = kibana_url.rstrip("/") + "/api/saved_objects/_import?overwrite=true"
     headers = {"kbn-xsrf": "newsbeam", "Content-Type": content_type}
+    shown = redact_url(kibana_url)
+    token = ""
     if username:
         token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
@@ -92,14 +95,22 @@ def import_saved_objects(
             break
         except urllib.error.HTTPError as exc:
             if exc.code != 503 or time.monotonic() > deadline:
-                detail = exc.read().decode("utf-8", "replace")[:500]
+                # The body may echo our request, Authorization header included.
+                detail = server_answer(exc.read(), [password, token])
+                exc.close()
+                hint = (
+                    "; check NEWSBEAM_ES_USERNAME / NEWSBEAM_ES_PASSWORD (a user allowed to "
+                    "manage saved objects)"
+                    if exc.code in (401, 403)
+                    else ""
+                )
                 raise KibanaError(
-                    f"Kibana at {kibana_url} refused the import (HTTP {exc.code}): {detail}"
-                ) from exc
+                    f"Kibana at {shown} refused the import (HTTP {exc.code}: {detail}){hint}."
+                ) from None
         except OSError as exc:
             if time.monotonic() > deadline:
                 raise KibanaError(
-                    f"Kibana at {kibana_url} did not answer in {timeout_s:.0f} s "
+                    f"Kibana at {shown} did not answer in {timeout_s:.0f} s "
                     f"({exc.__class__.__name__}); start it (docker compose up kibana) or pass "
                     "--kibana-url."
                 ) from exc
@@ -134,7 +145,7 @@ def _setup(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsbeam kibana setup: {exc}", file=sys.stderr)
         return 1
     print(
-        f"imported {answer.get('successCount', 0)} saved objects into {kibana_url} "
+        f"imported {answer.get('successCount', 0)} saved objects into {redact_url(kibana_url)} "
         f"(data views {settings.articles_alias}, {settings.dlq_alias}, {settings.alerts_alias}); "
         f"open Dashboards > '{DASHBOARD_TITLE}'"
     )

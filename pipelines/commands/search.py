@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from connectors.redaction import redact_url
 from pipelines.settings import Settings
 
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
@@ -43,7 +44,8 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         if not es.indices.exists_alias(name=settings.articles_alias):
             print(
                 f"newsbeam search: there is no index {settings.articles_alias} at "
-                f"{settings.es_url}; index articles first with `newsbeam demo` or `newsbeam run`.",
+                f"{redact_url(settings.es_url)}; index articles first with `newsbeam demo` "
+                "or `newsbeam run`.",
                 file=sys.stderr,
             )
             return 1

@@ -39,7 +39,13 @@ def topic(test_settings: Settings) -> Iterator[str]:
 
 @pytest.fixture
 def es(test_settings: Settings) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(test_settings.es_url, request_timeout=30)
+    # The secured local node: the credential and CA that load() picked up, passed by hand.
+    client = Elasticsearch(
+        test_settings.es_url,
+        basic_auth=(test_settings.es_username or "", test_settings.es_password or ""),
+        ca_certs=test_settings.es_ca_file,
+        request_timeout=30,
+    )
     yield client
     # By name: Elasticsearch 8 refuses wildcard deletes (action.destructive_requires_name).
     client.indices.delete(index=test_settings.articles_alias, ignore_unavailable=True)

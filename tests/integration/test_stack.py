@@ -10,6 +10,8 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from infra import processes, stack
-from pipelines.settings import Settings, load
+from pipelines.settings import Settings, credentials_path, load
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -74,6 +76,15 @@ def test_up_twice_is_harmless_and_status_reports_both_healthy(private_stack: Set
     assert {s.name: s.pid for s in now.services} == pids
     assert "127.0.0.1:19092" in now.describe()
     assert "http://127.0.0.1:19200" in now.describe()
+    # Secured by default: credentials owner-only, and the node refuses strangers.
+    assert "security on" in now.describe()
+    credentials = credentials_path(private_stack.data_dir)
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{private_stack.es_url}/", timeout=10)
+    assert refused.value.code == 401
+    refused.value.close()
+    assert private_stack.replace().es_username == "newsbeam_admin"  # picked up now
 
 
 def test_up_created_the_project_topics(private_stack: Settings) -> None:
@@ -113,7 +124,7 @@ def test_down_leaves_no_process_behind(private_stack: Settings) -> None:
     assert not any(s.running for s in report.services)
     assert _leftovers(private_stack) == []
     assert not any(processes.is_alive(pid) for pid in before)
-    for port in (19092, 19093, 19200, 19300):
+    for port in (19092, 19093, 19094, 19200, 19300):
         assert processes.port_is_free("127.0.0.1", port), port
     after = stack.status(private_stack)
     assert not after.ok
@@ -161,7 +172,7 @@ def test_a_start_up_timeout_names_the_service_its_address_and_its_log() -> None:
     assert "elasticsearch at http://127.0.0.1:19600 was not healthy after 0.5 s" in es.detail
     assert f"{folder}/elasticsearch/logs/console.log" in es.detail
     assert "last lines:" in es.detail
-    assert leftovers == []
+    assert leftovers == [], [processes.command_line(p)[:300] for p in leftovers]
 
 
 def test_two_concurrent_ups_share_one_stack() -> None:

@@ -1,7 +1,8 @@
 """docker-compose.yml and the Dockerfile cannot run here, so keep them in step by reading them.
 
 They must agree with the local stack (``infra/versions.py``, the derived ports) and with
-the Settings defaults, so both routes give the pipeline the same world.
+the Settings defaults, so both routes give the pipeline the same world; and both are
+secured the same way (docs/deploy.md lists what only reading could check).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from infra import versions
 from infra.elasticsearch_node import render_elasticsearch_yml, transport_port
 from infra.kafka_broker import controller_port, random_cluster_id, render_server_properties
+from infra.security import role_descriptor, secure_kafka_port
 from pipelines.settings import ENV_PREFIX, Settings, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,14 +39,42 @@ def services(compose: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+BIND = "${NEWSBEAM_BIND:-127.0.0.1}"  # loopback unless the operator opts out in .env
+_VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::([?-])([^}]*))?\}")
+
+
 def _host_ports(service: dict[str, Any]) -> set[int]:
     """Published host ports; every one must be bound to loopback, like the local stack."""
     ports = set()
     for mapping in service.get("ports", []):
-        host, published, _container = str(mapping).split(":")
-        assert host == "127.0.0.1", f"{mapping} would listen on every interface"
+        text = str(mapping)
+        assert text.startswith(BIND + ":"), f"{mapping} would listen on every interface"
+        published, _container = text[len(BIND) + 1 :].split(":")
         ports.add(int(published))
     return ports
+
+
+def _dotenv() -> dict[str, str]:
+    """.env.example's variables, filled the way an operator would (non-empty values)."""
+    values = {}
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name] = value or f"filled-{name.lower()}"
+    return values
+
+
+def _interpolated(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """A service's environment as compose would pass it: variables from the filled .env,
+    the certificate volume's CA replaced by a file that exists here."""
+    ca = tmp_path / "ca.crt"
+    ca.write_text("a CA")
+    dotenv = _dotenv()
+    result = {}
+    for name, value in env.items():
+        text = _VARIABLE.sub(lambda m: dotenv[m.group(1)], str(value))
+        result[name] = str(ca) if text == "/certs/ca/ca.crt" else text
+    return result
 
 
 def test_the_compose_file_parses_and_has_every_service(services: dict[str, Any]) -> None:
@@ -56,6 +86,8 @@ def test_the_compose_file_parses_and_has_every_service(services: dict[str, Any])
         "pipeline",
         "alerts-deliver",
         "kibana-setup",
+        "certs",
+        "es-setup",
     }
 
 
@@ -64,6 +96,8 @@ def test_images_are_the_versions_the_local_stack_runs(services: dict[str, Any]) 
     assert services["kibana"]["image"] == versions.KIBANA_IMAGE
     assert services["kafka"]["image"] == versions.KAFKA_IMAGE
     assert services["kafka-setup"]["image"] == versions.KAFKA_IMAGE
+    assert services["certs"]["image"] == versions.ELASTICSEARCH_IMAGE
+    assert services["es-setup"]["image"] == versions.ELASTICSEARCH_IMAGE
     assert versions.KIBANA_VERSION == versions.ELASTICSEARCH_VERSION
     assert versions.ELASTICSEARCH_IMAGE.endswith(":" + versions.ELASTICSEARCH_VERSION)
     assert versions.KAFKA_IMAGE.endswith(":" + versions.KAFKA_VERSION)
@@ -78,7 +112,8 @@ def test_the_kafka_pom_defaults_match_the_pinned_versions() -> None:
 
 
 def test_host_ports_are_the_settings_defaults(services: dict[str, Any]) -> None:
-    assert _host_ports(services["kafka"]) == {DEFAULTS.kafka_port}
+    # Kafka publishes only its SASL_SSL listener, on the port the local stack uses for it.
+    assert _host_ports(services["kafka"]) == {secure_kafka_port(DEFAULTS.kafka_port)}
     assert _host_ports(services["elasticsearch"]) == {DEFAULTS.es_port}
     assert _host_ports(services["kibana"]) == {5601}
     assert _host_ports(services["pipeline"]) == set()
@@ -92,12 +127,21 @@ def test_kafka_is_kraft_with_the_controller_where_the_local_stack_puts_it(
     controller = controller_port(DEFAULTS.kafka_port)
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].endswith(f":{controller}")
     assert f"CONTROLLER://:{controller}" in env["KAFKA_LISTENERS"]
-    assert f"PLAINTEXT://127.0.0.1:{DEFAULTS.kafka_port}" in env["KAFKA_ADVERTISED_LISTENERS"]
+    secure = secure_kafka_port(DEFAULTS.kafka_port)
+    assert f"CLIENT://kafka:{secure}" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert "CLIENT:SASL_SSL" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert "INTERNAL:PLAINTEXT" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert len(base64.urlsafe_b64decode(env["CLUSTER_ID"] + "==")) == 16  # a KRaft cluster id
-    # The pipeline reaches the broker on the listener advertised inside the network.
-    internal = services["pipeline"]["environment"]["NEWSBEAM_KAFKA_BOOTSTRAP"]
-    assert f"INTERNAL://{internal}" in env["KAFKA_ADVERTISED_LISTENERS"]
+    # Every newsbeam client reaches the broker on the SASL_SSL listener, with SCRAM.
+    pipeline = services["pipeline"]["environment"]
+    assert pipeline["NEWSBEAM_KAFKA_BOOTSTRAP"] == f"kafka:{secure}"
+    assert pipeline["NEWSBEAM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert pipeline["NEWSBEAM_KAFKA_SASL_MECHANISM"] in env["KAFKA_SASL_ENABLED_MECHANISMS"]
+    mechanism = pipeline["NEWSBEAM_KAFKA_SASL_MECHANISM"].replace("-", "___")
+    assert "ScramLoginModule" in env[f"KAFKA_LISTENER_NAME_CLIENT_{mechanism}_SASL_JAAS_CONFIG"]
+    assert env["KAFKA_SSL_KEYSTORE_LOCATION"] == "/certs/kafka/kafka.p12"
+    assert "certs:/certs:ro" in services["kafka"]["volumes"]
 
 
 def test_kafka_setup_creates_exactly_the_default_topics(services: dict[str, Any]) -> None:
@@ -111,33 +155,45 @@ def test_kafka_setup_creates_exactly_the_default_topics(services: dict[str, Any]
 def test_elasticsearch_runs_like_the_local_node(services: dict[str, Any]) -> None:
     env = services["elasticsearch"]["environment"]
     assert env["discovery.type"] == "single-node"
-    assert env["xpack.security.enabled"] == "false"
+    assert env["xpack.security.enabled"] == "true"
     assert "-Xms1g -Xmx1g" in env["ES_JAVA_OPTS"]
     local = render_elasticsearch_yml(9200, Path("/d"), Path("/l"))
-    for key in ("cluster.name", "discovery.type", "xpack.security.enabled"):
-        assert f"{key}: {env[key]}" in local
+    for key in (
+        "cluster.name",
+        "discovery.type",
+        "xpack.security.enabled",
+        "xpack.security.http.ssl.enabled",
+        "xpack.security.transport.ssl.enabled",
+        "xpack.security.transport.ssl.verification_mode",
+    ):
+        assert f"{key}: {env[key]}" in local, key
+    assert env["ELASTIC_PASSWORD"].startswith("${ELASTIC_PASSWORD:?")
 
 
-def test_pipeline_is_configured_only_through_real_settings(services: dict[str, Any]) -> None:
+def test_pipeline_is_configured_only_through_real_settings(
+    services: dict[str, Any], tmp_path: Path
+) -> None:
     env: dict[str, str] = services["pipeline"]["environment"]
     fields = {f.name for f in dataclasses.fields(Settings)}
     for name in env:
         assert name.startswith(ENV_PREFIX), name
         assert name[len(ENV_PREFIX) :].lower() in fields, f"{name} is not a Settings field"
     # And the values are valid settings that name the defaults' topics and indices.
-    settings = load(environ=env, config_file=None)
+    settings = load(environ=_interpolated(env, tmp_path), config_file=None)
+    assert settings.es_username == "newsbeam_pipeline"
+    assert settings.kafka_options["security_protocol"] == "SASL_SSL"
     assert settings.raw_topic == DEFAULTS.raw_topic
     assert settings.dlq_topic == DEFAULTS.dlq_topic
     assert settings.alerts_topic == DEFAULTS.alerts_topic
     assert settings.index_prefix == DEFAULTS.index_prefix
     assert settings.consumer_group == DEFAULTS.consumer_group
     assert settings.es_port == DEFAULTS.es_port
-    assert settings.es_url == "http://elasticsearch:9200"
+    assert settings.es_url == "https://elasticsearch:9200"
 
 
 @pytest.mark.parametrize("name", ["pipeline", "alerts-deliver", "kibana-setup"])
 def test_every_newsbeam_service_uses_real_settings_and_real_commands(
-    services: dict[str, Any], name: str
+    services: dict[str, Any], name: str, tmp_path: Path
 ) -> None:
     from pipelines.cli import build_parser
 
@@ -147,8 +203,11 @@ def test_every_newsbeam_service_uses_real_settings_and_real_commands(
     env: dict[str, str] = service["environment"]
     for variable in env:
         assert variable[len(ENV_PREFIX) :].lower() in fields, f"{name}: {variable}"
-    settings = load(environ=env, config_file=None)
+    settings = load(environ=_interpolated(env, tmp_path), config_file=None)
     assert settings.index_prefix == DEFAULTS.index_prefix
+    assert settings.es_url.startswith("https://")
+    assert settings.es_ca_file
+    assert settings.es_username
     # The command parses as a newsbeam command line (the image's entrypoint is newsbeam).
     args = build_parser().parse_args(service["command"])
     assert callable(args.handler)
@@ -162,6 +221,7 @@ def test_pipeline_runs_after_its_services_are_healthy(services: dict[str, Any]) 
         "kafka": {"condition": "service_healthy"},
         "kafka-setup": {"condition": "service_completed_successfully"},
         "elasticsearch": {"condition": "service_healthy"},
+        "es-setup": {"condition": "service_completed_successfully"},
     }
     for name in ("kafka", "elasticsearch", "kibana"):
         assert services[name]["healthcheck"]["test"], f"{name} has no health check"
@@ -202,3 +262,51 @@ def test_kraft_cluster_ids_are_16_bytes_in_urlsafe_base64() -> None:
     for cluster_id in ids:
         assert re.fullmatch(r"[A-Za-z0-9_-]{22}", cluster_id)
         assert not cluster_id.startswith("-")
+
+
+def test_every_variable_compose_uses_is_in_env_example_and_secrets_are_required() -> None:
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    used = {m.group(1): m.group(2) for m in _VARIABLE.finditer(text)}
+    example = _dotenv()
+    assert set(used) <= set(example), set(used) - set(example)
+    for name, how in used.items():
+        if name != "NEWSBEAM_BIND":
+            assert how == "?", f"{name} must be required (${{{name}:?...}}), not defaulted"
+    # The example holds no secret: every value but the bind address is empty.
+    raw = (ROOT / ".env.example").read_text(encoding="utf-8")
+    filled = [line for line in raw.splitlines() if re.match(r"^[A-Z_]+=.+", line)]
+    assert filled == ["NEWSBEAM_BIND=127.0.0.1"]
+    assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert 'xpack.security.enabled: "false"' not in text
+
+
+def test_compose_roles_are_the_ones_the_local_stack_grants(services: dict[str, Any]) -> None:
+    import json
+
+    for role in ("admin", "pipeline", "alerts", "analyst"):
+        path = ROOT / "infra" / "compose" / "roles" / f"newsbeam_{role}.json"
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        assert stored == role_descriptor(role, [DEFAULTS.index_prefix], local=False), role
+    script = (ROOT / "infra" / "compose" / "es-setup.sh").read_text(encoding="utf-8")
+    for role in ("admin", "pipeline", "alerts", "analyst"):
+        assert f"user newsbeam_{role} newsbeam_{role}" in script
+    # Each newsbeam service logs in as its own least-privilege user.
+    env = {name: services[name]["environment"] for name in ("pipeline", "alerts-deliver")}
+    assert env["pipeline"]["NEWSBEAM_ES_USERNAME"] == "newsbeam_pipeline"
+    assert env["alerts-deliver"]["NEWSBEAM_ES_USERNAME"] == "newsbeam_alerts"
+
+
+def test_certificates_come_from_certutil_before_anything_uses_them(
+    services: dict[str, Any],
+) -> None:
+    script = (ROOT / "infra" / "compose" / "certs.sh").read_text(encoding="utf-8")
+    assert "elasticsearch-certutil ca" in script
+    assert "elasticsearch-certutil cert" in script
+    for name in ("kafka", "elasticsearch"):
+        assert services[name]["depends_on"]["certs"] == {
+            "condition": "service_completed_successfully"
+        }
+    kibana = services["kibana"]
+    assert "ELASTICSEARCH_SERVICEACCOUNTTOKEN" in " ".join(kibana["command"])
+    assert kibana["depends_on"]["es-setup"] == {"condition": "service_completed_successfully"}
+    assert "ELASTICSEARCH_USERNAME" not in kibana["environment"]
