@@ -15,7 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 # scheme://user:password@ or scheme://token@ (anything before an @ in the authority).
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+# A scheme starts where a run of scheme characters starts: from inside a long run of letters
+# the search would restart at every letter (quadratic).
+_URL_CREDENTIALS = re.compile(
+    r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*+://)[^/\s@]+@"
+)
 _AUTH_HEADER = re.compile(
     r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(basic|apikey|bearer|digest)\s+[^\s'\",}]+"
 )

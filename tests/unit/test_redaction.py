@@ -249,3 +249,17 @@ def test_a_server_error_is_one_sentence(
     assert "Traceback" not in err
     (line,) = err.strip().splitlines()
     assert "answered HTTP 500" in line or "did not answer" in line
+
+
+def test_redaction_is_linear_in_a_long_run_of_letters() -> None:
+    """A scheme is read from the start of a run only; from inside a run of letters the
+    search restarted at every letter (20k letters cost 0.2 s, growing quadratically)."""
+    import time
+
+    def cpu_s(text: str) -> float:
+        started = time.thread_time()
+        redact(text)
+        return time.thread_time() - started
+
+    small, large = cpu_s("a" * 20_000), cpu_s("a" * 80_000)
+    assert large < 0.05 or large < 8 * small
