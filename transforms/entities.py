@@ -106,6 +106,12 @@ class Candidate:
     label: str
     entity_id: str | None = None
     fuzzy: bool = False
+    # False: the recogniser checked the knowledge base and rejected its match (the
+    # trained model's type disagrees with the entity's), so linking must not redo it.
+    linkable: bool = True
+    # True: not a name by itself, only worth a mention if linking finds its entity
+    # (a capitalised word the trained model left untagged: "Hafta", a typo of Haftar).
+    only_if_linked: bool = False
 
 
 class Recognizer(Protocol):
@@ -666,7 +672,7 @@ def link_candidates(
     kb = knowledge_base
     resolved: list[Candidate] = []
     for cand in candidates:
-        if cand.entity_id is None:
+        if cand.entity_id is None and cand.linkable:
             words = [m.group(0) for m in _TOKEN.finditer(text, cand.start, cand.end)]
             if words:
                 ids, _ = kb.lookup(words, language)
@@ -689,9 +695,11 @@ def link_candidates(
     mentions: list[Mention] = []
     for cand in resolved:
         eid = cand.entity_id
-        if eid is None:
+        if eid is None and cand.linkable:
             eid = _link_by_context(text, language, cand, kb, lexicon, surnames, evidence)
         surface = text[cand.start : cand.end]
+        if eid is None and cand.only_if_linked:
+            continue
         if eid is None:
             mentions.append(Mention(surface, cand.label, cand.start, cand.end))
         else:
@@ -751,7 +759,11 @@ def tag_entities(
     """A new document whose ``entities`` are the tagged and linked mentions of ``doc.text``."""
     kb = knowledge_base or load_knowledge_base()
     lexicon = default_lexicon()
-    recognise = recognizer or RuleBasedRecognizer(kb, lexicon)
+    if recognizer is None:
+        from transforms.ner.recognizer import default_recognizer  # imports this module
+
+        recognizer = default_recognizer(kb)
+    recognise = recognizer
     language = (doc.language or "und").lower()
     candidates = _non_overlapping(recognise(doc.text, language))
     mentions = link_candidates(doc.text, language, candidates, kb, lexicon)

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from pipelines.commands.entities import add_train_parser
 from pipelines.settings import Settings
 
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
@@ -154,6 +155,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "entities", help="what the index says about entities", description="Entity reports."
     )
     entity_commands = entities.add_subparsers(dest="entities_command", required=True)
+    add_train_parser(entity_commands)
     top = entity_commands.add_parser(
         "top",
         help="the most mentioned entities",
