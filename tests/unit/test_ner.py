@@ -222,3 +222,31 @@ def test_model_candidates_carry_links_and_offsets() -> None:
     assert by_text["Khalifa Haftar"].label == "PER"
     assert by_text["Tripoli"].label == "LOC"
     assert all(isinstance(c, Candidate) for c in candidates)
+
+
+def _mentions(text: str, language: str) -> list[tuple[str, str, str | None]]:
+    doc = Document(id="t", origin="test", content=text, text=text, language=language)
+    return [(m.text, m.label, m.canonical) for m in tag_entities(doc).entities]
+
+
+def test_normalisation_only_matches_are_not_linked() -> None:
+    """ "German" and Dutch sentence-initial "Indien" ("if") reach Germany and India only
+    through name normalisation or a homograph: no link, whatever the model says."""
+    found = _mentions(
+        "The German delegation arrived on Monday. Indien de regering valt, komt er niets.",
+        "en",
+    )
+    assert ("German", "LOC", "Germany") not in found
+    dutch = _mentions("Indien de regering valt, komen er verkiezingen.", "nl")
+    assert not [m for m in dutch if m[2] == "India"]
+
+
+def test_untagged_typo_links_only_through_the_linker() -> None:
+    text = (
+        "Khalifa Haftar har fået støtte fra Egypten. Særligt egypterne har støttet Hafta, "
+        "fordi han holder ro ved grænsen."
+    )
+    found = _mentions(text, "da")
+    assert ("Hafta", "PER", "Khalifa Haftar") in found
+    # Capitalised words offered to the linker that do not link leave no mention behind.
+    assert all(label != "MISC" or canonical for _, label, canonical in found)

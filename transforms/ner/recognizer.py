@@ -99,9 +99,9 @@ class TrainedRecognizer:
     def _linkable_words(
         self, sentence: list[Token], tags: list[str], taken: list[Candidate], language: str
     ) -> list[Candidate]:
-        """Capitalised words inside a sentence the model left untagged, offered to the
-        linker's typo and surname steps only ("støttet Hafta" in an article about Haftar):
-        they become mentions only if they link."""
+        """Capitalised words inside a sentence the model left untagged and the KB does not
+        know, offered to the linker's typo and surname steps only ("støttet Hafta" in an
+        article about Haftar): they become mentions only if they link."""
         assert self._fallback is not None
         lexicon = self._fallback.lexicon
         out: list[Candidate] = []
@@ -116,6 +116,9 @@ class TrainedRecognizer:
                 and word.isalpha()
                 and not lexicon.is_common(word, language)
                 and not any(c.start < token.end and token.start < c.end for c in taken)
+                # A KB match here was already weighed (and refused) in _with_kb_links:
+                # "German" ~ Germany, "Belga" ~ Belgium only by normalisation.
+                and not self.knowledge_base.lookup([word], language)[0]
             ):
                 out.append(Candidate(token.start, token.end, "MISC", only_if_linked=True))
         return out
