@@ -250,3 +250,24 @@ def test_untagged_typo_links_only_through_the_linker() -> None:
     assert ("Hafta", "PER", "Khalifa Haftar") in found
     # Capitalised words offered to the linker that do not link leave no mention behind.
     assert all(label != "MISC" or canonical for _, label, canonical in found)
+
+
+def test_capitalisation_ratio_buckets() -> None:
+    from transforms.ner.casing import derive_casing
+
+    sentences = [["I", "bought", "it", "from", "Kjeld"], ["Eller", "else", "eller", "Kjeld"]] * 3
+    profile = derive_casing(sentences)
+    assert profile["kjeld"] == "3"  # always capitalised away from a sentence start
+    assert profile["eller"] == "0"  # capitalised only sentence-initially
+    assert "i" not in profile  # seen only at the start
+
+
+def test_word_clusters_are_deterministic_and_cover_frequent_words() -> None:
+    from transforms.ner.clusters import derive_clusters
+
+    sentences = [
+        [f"w{i % 50}", "in", f"town{i % 7}", ".", f"name{i % 9}", "said"] for i in range(400)
+    ]
+    first = derive_clusters(sentences, seed=3)
+    assert first == derive_clusters(sentences, seed=3)
+    assert {"in", "said", "town1", "name2"} <= set(first)
