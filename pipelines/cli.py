@@ -74,6 +74,7 @@ _NEEDS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("publish", None): ("kafka",),
     ("search", None): ("elasticsearch",),
     ("entities", None): ("elasticsearch",),
+    ("entities", "train"): (),
     ("index", None): ("elasticsearch",),
     ("alerts", None): ("elasticsearch", "kafka"),
     ("alerts", "check"): (),

@@ -224,7 +224,7 @@ def name_stems(token: str, language: str) -> tuple[str, ...]:
 
     Only candidates: the caller accepts a stem when its key is a knowledge-base alias.
     A one-letter ending must leave four letters, any other ``min_stem`` (Polish "Ula"
-    is not "Ul" + "a").
+    is not "Ul" + "a"); an upper-case acronym before a lower-case ending two.
     """
     rule = _rule(language)
     stems: list[str] = []
@@ -237,7 +237,10 @@ def name_stems(token: str, language: str) -> tuple[str, ...]:
         if lowered.endswith(ending):
             stem = token[: -len(ending)]
             floor = rule.min_stem + (1 if _letter_count(ending) <= 1 else 0)
-            if _letter_count(stem) >= floor:
+            # An acronym with a lower-case ending ("USAs", "FNs", "NATOs") cannot be a
+            # common word cut short, so its stem may be as short as two letters.
+            acronym = stem.isupper() and token[len(stem) :].islower()
+            if _letter_count(stem) >= (2 if acronym else floor):
                 stems.append(stem)
     return tuple(dict.fromkeys(stems))
 

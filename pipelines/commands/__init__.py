@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+ENTITIES_HELP = "entity reports from the index (top) and the trained entity model (train)"
+
 
 def command_group(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from pipelines.commands import command_group
+from pipelines.commands import ENTITIES_HELP, command_group
 from pipelines.settings import Settings
 
 ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
@@ -60,7 +60,7 @@ def _top(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    entities = command_group(commands, "entities", "what the index says about entities")
+    entities = command_group(commands, "entities", ENTITIES_HELP)
     top = entities.add_parser(
         "top",
         help="the entities named in the most articles",

@@ -3,9 +3,10 @@
 Two steps, so a statistical model can replace the first without touching the
 second:
 
-1. A ``Recognizer`` turns (text, language) into ``Candidate`` spans. The
-   default ``RuleBasedRecognizer`` is a knowledge-base gazetteer (dict lookups
-   of normalised token n-grams, see ``transforms.names``) plus a finder of
+1. A ``Recognizer`` turns (text, language) into ``Candidate`` spans. The default
+   is the trained CRF of ``transforms.ner`` (``TrainedRecognizer``); languages it was
+   not trained on get the ``RuleBasedRecognizer``: a knowledge-base gazetteer (dict
+   lookups of normalised token n-grams, see ``transforms.names``) plus a finder of
    capitalised name sequences that skips sentence-initial common words.
 2. ``link_candidates`` links the spans the recogniser left unlinked: by exact
    key, by surname co-reference inside the document, and last by edit

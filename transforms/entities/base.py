@@ -19,6 +19,12 @@ class Candidate:
     label: str
     entity_id: str | None = None
     fuzzy: bool = False
+    # False: the recogniser checked the knowledge base and rejected its match (the
+    # trained model's type disagrees with the entity's), so linking must not redo it.
+    linkable: bool = True
+    # True: not a name by itself, only worth a mention if linking finds its entity
+    # (a capitalised word the trained model left untagged: "Hafta", a typo of Haftar).
+    only_if_linked: bool = False
 
 
 class Recognizer(Protocol):

@@ -9,6 +9,7 @@ from a trained model go through the same steps, so both refuse namesakes alike.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,13 @@ from transforms.entities.knowledge_base import (
     KnowledgeBase,
 )
 from transforms.entities.lexicon import Lexicon
-from transforms.entities.namesakes import context_near, given_name_before, is_role, title_before
+from transforms.entities.namesakes import (
+    SENTENCE_START_LANGUAGES,
+    context_near,
+    given_name_before,
+    is_role,
+    title_before,
+)
 from transforms.entities.tokens import TOKEN, sentence_initial
 from transforms.names import fold, name_key, skeleton
 
@@ -80,9 +87,11 @@ def link_candidates(
     for item in resolved:
         cand = item.cand
         eid = item.entity_id
-        if eid is None and item.namesake is None and item.surname is None:
+        if eid is None and item.namesake is None and item.surname is None and cand.linkable:
             eid = _link_by_context(text, language, cand, kb, lexicon, surnames, evidence)
         surface = text[cand.start : cand.end]
+        if eid is None and cand.only_if_linked:
+            continue
         if eid is None:
             label = "PER" if item.namesake or item.surname else cand.label
             mentions.append(Mention(surface, label, cand.start, cand.end))
@@ -102,14 +111,16 @@ def _resolve(
     if cand.entity_id is not None and not kb.has_full_name(cand.entity_id):
         return _Resolved(cand, cand.entity_id)  # an organisation, place, one-name person
     words = [m.group(0) for m in TOKEN.finditer(text, cand.start, cand.end)]
-    if not words:
+    if not words or (cand.entity_id is None and not cand.linkable):
         return _Resolved(cand, cand.entity_id)
     if cand.entity_id is not None and sum(1 for w in words if name_key(w)) > 1:
         return _Resolved(cand, cand.entity_id)  # a full name the recogniser linked
     found = kb.match(words, language)
     eid = cand.entity_id or (found.ids[0] if found else None)
     if eid is None:
-        return _full_name(words, language, cand, kb, lexicon) if len(words) > 1 else _Resolved(cand)
+        if len(words) == 1:
+            return _Resolved(cand)
+        return _full_name(text, words, language, cand, kb, lexicon)
     if found is not None and eid in found.ids:
         one_word = found.words == 1
     else:  # linked by the recogniser itself
@@ -126,12 +137,20 @@ def _resolve(
 
 
 def _full_name(
-    words: list[str], language: str, cand: Candidate, kb: KnowledgeBase, lexicon: Lexicon
+    text: str,
+    words: list[str],
+    language: str,
+    cand: Candidate,
+    kb: KnowledgeBase,
+    lexicon: Lexicon,
 ) -> _Resolved:
     """An unknown multi-word name ending in a person's surname: the person, or a namesake.
 
-    Titles and roles in front ("Marshal", "General") are not given names; what is left
-    before the surname must all be given names of the one person to link to it.
+    Titles and roles in front ("Marshal", "General") are not given names, nor is an
+    unknown capitalised word that starts a sentence where the lexicon cannot tell common
+    words from names (as in ``given_name_before``: a trained model may take Russian
+    "Voyska" (troops) into a name). What is left before the surname must all be given
+    names of the one person to link to it.
     """
     found = kb.match(words[-1:], language)
     if found is None:
@@ -140,24 +159,40 @@ def _full_name(
     if not people:
         return _Resolved(cand)
     eid = people[0]
+    uncertain_start = (
+        sentence_initial(text, cand.start) and language not in SENTENCE_START_LANGUAGES
+    )
     given = [
         w
-        for w in words[:-1]
+        for i, w in enumerate(words[:-1])
         if name_key(w)
         and fold(w) not in lexicon.titles
         and not lexicon.is_common(w, language)
         and not any(is_role(w, p, kb, language) for p in people)
+        and not (
+            i == 0
+            and uncertain_start
+            and not (kb.is_given_name(w) or fold(w) in lexicon.given_names)
+        )
     ]
     if not given:
-        # Only titles in front ("General Haftar" as one span): the surname with its
-        # title, supported when the title is one of the person's roles.
+        # Only titles (or an unknown sentence start) in front ("General Haftar" as one
+        # span): the surname alone, linked at once when a title is one of the person's
+        # roles, else a bare surname that needs support.
+        surname = _last_word(text, cand)
         if any(is_role(w, eid, kb, language) for w in words[:-1]):
-            return _Resolved(cand, eid)
-        return _Resolved(cand, eid, surname=found.key)
+            return _Resolved(surname, eid)
+        return _Resolved(surname, eid, surname=found.key)
     for person in people:
         if all(name_key(w) in kb.person_keys(person)[0] for w in given):
             return _Resolved(cand, person)
     return _Resolved(cand, None, namesake=found.key)
+
+
+def _last_word(text: str, cand: Candidate) -> Candidate:
+    """The candidate cut down to its last word: a surname without the title before it."""
+    starts = [m.start() for m in TOKEN.finditer(text, cand.start, cand.end)]
+    return dataclasses.replace(cand, start=starts[-1]) if starts else cand
 
 
 def _decide_surnames(

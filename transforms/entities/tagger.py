@@ -11,7 +11,6 @@ from transforms.entities.base import Candidate, Recognizer
 from transforms.entities.knowledge_base import KnowledgeBase, load_knowledge_base
 from transforms.entities.lexicon import default_lexicon
 from transforms.entities.linking import link_candidates
-from transforms.entities.rules import RuleBasedRecognizer
 
 
 def tag_entities(
@@ -23,7 +22,11 @@ def tag_entities(
     """A new document whose ``entities`` are the tagged and linked mentions of ``doc.text``."""
     kb = knowledge_base or load_knowledge_base()
     lexicon = default_lexicon()
-    recognise = recognizer or RuleBasedRecognizer(kb, lexicon)
+    if recognizer is None:
+        from transforms.ner.recognizer import default_recognizer  # imports this package
+
+        recognizer = default_recognizer(kb)
+    recognise = recognizer
     language = (doc.language or "und").lower()
     candidates = _non_overlapping(recognise(doc.text, language))
     mentions = link_candidates(doc.text, language, candidates, kb, lexicon)

@@ -1,0 +1,273 @@
+"""The trained NER: tokeniser, corpora, scoring, the training command, the packaged model."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from transforms.document import Document
+from transforms.entities import Candidate, load_knowledge_base, tag_entities
+from transforms.ner.corpus import CorpusError, read_sentences, spans
+from transforms.ner.scoring import SpanScores
+from transforms.ner.tokenize import tokenize
+
+
+def _words(text: str) -> list[list[str]]:
+    return [[t.text for t in sentence] for sentence in tokenize(text)]
+
+
+def test_tokens_keep_offsets_and_conll_conventions() -> None:
+    text = "Dr. J. Smith met U.S. officials in l'Europe. Haftar's forces (LNA) took 1,200 km."
+    sentences = tokenize(text)
+    for sentence in sentences:
+        for token in sentence:
+            assert text[token.start : token.end] == token.text
+    assert _words(text) == [
+        ["Dr.", "J.", "Smith", "met", "U.S.", "officials", "in", "l'", "Europe", "."],
+        ["Haftar", "'s", "forces", "(", "LNA", ")", "took", "1,200", "km", "."],
+    ]
+
+
+def test_tokens_hyphens_apostrophes_and_lines() -> None:
+    assert _words("UN-backed O'Brien Erdoğan'ın don't\nNy linje") == [
+        ["UN-backed", "O'Brien", "Erdoğan", "'ın", "don", "'t"],
+        ["Ny", "linje"],
+    ]
+
+
+def test_sentence_does_not_end_after_abbreviation_or_before_lower_case() -> None:
+    assert len(tokenize("Mr. Haftar left. then he came back.")) == 1
+    assert len(tokenize("He left. He came back!")) == 2
+
+
+def test_spans_from_iob2() -> None:
+    tags = ("B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-ORG")
+    assert spans(tags) == {(0, 2, "PER"), (3, 4, "LOC"), (4, 5, "LOC"), (5, 6, "ORG")}
+
+
+def test_misc_is_not_a_target(tmp_path: Path) -> None:
+    path = tmp_path / "x.train.conll.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("-DOCSTART-\n\nDanske\tB-MISC\nAarhus\tI-MISC\nKommune\tB-ORG\n\n")
+    [sentence] = list(read_sentences(path))
+    assert sentence.tags == ("O", "O", "B-ORG")
+
+
+def test_unreadable_corpus_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.train.conll.gz"
+    path.write_bytes(b"not gzip")
+    with pytest.raises(CorpusError, match="cannot read NER corpus"):
+        list(read_sentences(path))
+
+
+def test_exact_and_partial_scores() -> None:
+    scores = SpanScores()
+    scores.add({(0, 2, "PER"), (5, 6, "LOC")}, {(0, 2, "PER"), (4, 6, "LOC"), (8, 9, "ORG")})
+    summary = scores.summary()
+    assert summary["f1_PER"] == 1.0
+    assert summary["f1_LOC"] == 0.0
+    assert summary["f1_LOC_partial"] == 1.0
+    assert summary["precision"] == pytest.approx(1 / 3, abs=1e-3)
+    assert summary["recall"] == 0.5
+
+
+def _write_corpus(path: Path, sentences: list[list[tuple[str, str]]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for sentence in sentences:
+            handle.writelines(f"{token}\t{tag}\n" for token, tag in sentence)
+            handle.write("\n")
+
+
+def test_training_command_trains_a_tiny_model(tmp_path: Path) -> None:
+    """`newsbeam entities train` on a made-up slice: a model file, a card, dev scores."""
+    from pipelines.cli import main
+
+    people = ["Anna Berg", "Ole Holm", "Mette Dahl", "Karl Lund", "Inge Vik", "Per Moe"]
+    towns = ["Aarhus", "Odense", "Vejle", "Skive", "Ribe", "Tønder"]
+    train = []
+    for i in range(60):
+        first, last = people[i % len(people)].split()
+        town = towns[(i * 5) % len(towns)]
+        train.append(
+            [(first, "B-PER"), (last, "I-PER"), ("bor", "O"), ("i", "O"), (town, "B-LOC"),
+             (".", "O")]
+        )  # fmt: skip
+    _write_corpus(tmp_path / "data" / "da" / "toy.train.conll.gz", train)
+    _write_corpus(tmp_path / "data" / "da" / "toy.dev.conll.gz", train[:10])
+    output = tmp_path / "model" / "toy.crfsuite"
+    status = main(
+        [
+            "entities", "train", "--ner-data", str(tmp_path / "data"), "--output", str(output),
+            "--languages", "da", "--max-iterations", "30", "--evaluate", "da",
+        ]
+    )  # fmt: skip
+    assert status == 0
+    assert output.is_file()
+    import json
+
+    card = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+    assert card["sentences"] == 60
+    assert card["config"]["languages"] == ["da"]
+    assert card["dev"]["da"]["f1"] > 0.9  # the slice is trivially learnable
+
+
+def test_training_on_a_missing_folder_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    status = main(["entities", "train", "--ner-data", str(tmp_path / "nope"), "--output",
+                   str(tmp_path / "m.crfsuite")])  # fmt: skip
+    assert status == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the packaged model
+
+# Sentences written for these tests (not from any corpus): a person, an organisation and a
+# city per language, in ordinary news phrasing.
+SHIPPED_MODEL_SENTENCES = {
+    "da": (
+        "Statsminister Mette Frederiksen mødtes tirsdag med ledelsen i Novo Nordisk i Aarhus.",
+        {"Mette Frederiksen": "PER", "Novo Nordisk": "ORG", "Aarhus": "LOC"},
+    ),
+    "nl": (
+        "Burgemeester Femke Halsema sprak dinsdag in Rotterdam met de directie van Philips.",
+        {"Femke Halsema": "PER", "Philips": "ORG", "Rotterdam": "LOC"},
+    ),
+    "en": (
+        "Satya Nadella, the chief executive of Microsoft, spoke to reporters in Seattle.",
+        {"Satya Nadella": "PER", "Microsoft": "ORG", "Seattle": "LOC"},
+    ),
+    "de": (
+        "Bundeskanzler Olaf Scholz traf sich am Montag in Hamburg mit Vertretern von Siemens.",
+        {"Olaf Scholz": "PER", "Siemens": "ORG", "Hamburg": "LOC"},
+    ),
+}
+
+
+def _tag(text: str, language: str) -> dict[str, str]:
+    doc = Document(id="t", origin="test", content=text, text=text, language=language)
+    return {m.text: m.label for m in tag_entities(doc).entities}
+
+
+# What the packaged model gets wrong in the sentences above, written down when it was
+# trained (docs/entities.md, "Results"): a name missing here is a known miss, never a
+# wrong type. Dutch persons are its weakest type (dev PER F1 0.41, OCR'd training data).
+KNOWN_MISSES = {("da", "Novo Nordisk"), ("nl", "Femke Halsema"), ("nl", "Philips")}
+
+
+@pytest.mark.parametrize("language", sorted(SHIPPED_MODEL_SENTENCES))
+def test_shipped_model_types_people_organisations_and_cities(language: str) -> None:
+    text, expected = SHIPPED_MODEL_SENTENCES[language]
+    found = _tag(text, language)
+    for name, label in expected.items():
+        if (language, name) in KNOWN_MISSES:
+            assert found.get(name) in (None, label), (name, found)
+        else:
+            assert found.get(name) == label, (name, found)
+    misses = sum((language, name) in KNOWN_MISSES for name in expected)
+    assert sum(name in found for name in expected) >= len(expected) - misses, found
+
+
+def test_untrained_language_falls_back_to_the_rule_recogniser() -> None:
+    from transforms.entities import RuleBasedRecognizer, default_lexicon
+    from transforms.ner.recognizer import default_recognizer
+
+    kb = load_knowledge_base()
+    text = "Khalifa Haftar tapasi Antonio Guterresin Tripolissa maanantaina."
+    recognizer = default_recognizer(kb)
+    assert not recognizer.handles("fi")
+    assert recognizer(text, "fi") == RuleBasedRecognizer(kb, default_lexicon())(text, "fi")
+
+
+def test_recogniser_is_built_once_per_knowledge_base() -> None:
+    from transforms.ner.recognizer import default_recognizer
+
+    kb = load_knowledge_base()
+    assert default_recognizer(kb) is default_recognizer(kb)
+
+
+def test_type_disagreement_policy() -> None:
+    """Namesakes (a person on one side) and normalisation-only matches are not linked;
+    ORG/LOC metonymy spelled as a KB alias is."""
+    from transforms.ner.recognizer import TrainedRecognizer
+
+    kb = load_knowledge_base()
+    recognizer = TrainedRecognizer(kb)
+
+    def links(kind: str, words: list[str], language: str) -> bool:
+        ids, matched = kb.lookup(words, language)
+        assert ids, words
+        return recognizer._links(kind, kb.entity(ids[0]), words, matched, language)
+
+    assert not links("PER", ["Chad"], "en")  # a person called Chad is not the country
+    assert not links("ORG", ["Belga"], "nl")  # the news agency only normalises to "Belgia"
+    assert links("ORG", ["USA"], "nb")  # the state as an actor: still the United States
+    assert links("ORG", ["USAs"], "nb")  # with a genitive ending
+    assert links("LOC", ["Tripoli"], "en")  # agreement
+
+
+def test_model_candidates_carry_links_and_offsets() -> None:
+    from transforms.ner.recognizer import default_recognizer
+
+    kb = load_knowledge_base()
+    text = "Khalifa Haftar's forces attacked Tripoli."
+    candidates = default_recognizer(kb)(text, "en")
+    by_text = {text[c.start : c.end]: c for c in candidates}
+    assert by_text["Khalifa Haftar"].entity_id == kb.lookup(["Khalifa", "Haftar"], "en")[0][0]
+    assert by_text["Khalifa Haftar"].label == "PER"
+    assert by_text["Tripoli"].label == "LOC"
+    assert all(isinstance(c, Candidate) for c in candidates)
+
+
+def _mentions(text: str, language: str) -> list[tuple[str, str, str | None]]:
+    doc = Document(id="t", origin="test", content=text, text=text, language=language)
+    return [(m.text, m.label, m.canonical) for m in tag_entities(doc).entities]
+
+
+def test_normalisation_only_matches_are_not_linked() -> None:
+    """ "German" and Dutch sentence-initial "Indien" ("if") reach Germany and India only
+    through name normalisation or a homograph: no link, whatever the model says."""
+    found = _mentions(
+        "The German delegation arrived on Monday. Indien de regering valt, komt er niets.",
+        "en",
+    )
+    assert ("German", "LOC", "Germany") not in found
+    dutch = _mentions("Indien de regering valt, komen er verkiezingen.", "nl")
+    assert not [m for m in dutch if m[2] == "India"]
+
+
+def test_untagged_typo_links_only_through_the_linker() -> None:
+    text = (
+        "Khalifa Haftar har fået støtte fra Egypten. Særligt egypterne har støttet Hafta, "
+        "fordi han holder ro ved grænsen."
+    )
+    found = _mentions(text, "da")
+    assert ("Hafta", "PER", "Khalifa Haftar") in found
+    # Capitalised words offered to the linker that do not link leave no mention behind.
+    assert all(label != "MISC" or canonical for _, label, canonical in found)
+
+
+def test_capitalisation_ratio_buckets() -> None:
+    from transforms.ner.casing import derive_casing
+
+    sentences = [["I", "bought", "it", "from", "Kjeld"], ["Eller", "else", "eller", "Kjeld"]] * 3
+    profile = derive_casing(sentences)
+    assert profile["kjeld"] == "3"  # always capitalised away from a sentence start
+    assert profile["eller"] == "0"  # capitalised only sentence-initially
+    assert "i" not in profile  # seen only at the start
+
+
+def test_word_clusters_are_deterministic_and_cover_frequent_words() -> None:
+    from transforms.ner.clusters import derive_clusters
+
+    sentences = [
+        [f"w{i % 50}", "in", f"town{i % 7}", ".", f"name{i % 9}", "said"] for i in range(400)
+    ]
+    first = derive_clusters(sentences, seed=3)
+    assert first == derive_clusters(sentences, seed=3)
+    assert {"in", "said", "town1", "name2"} <= set(first)

@@ -1,0 +1,161 @@
+"""Read the CoNLL-style NER corpora of ``shared/ner`` (one ``token<TAB>tag`` per line).
+
+Every file is named ``<lang>/<source>.<split>.conll.gz``. Half the sets do not mark
+MISC (their MISC-type names are ``O``), so the model is trained on PER/ORG/LOC only:
+MISC is mapped to ``O`` in every set, and the sets agree with each other.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.ner.tokenize import tokenize
+
+TYPES = ("PER", "ORG", "LOC")
+# Languages the packaged model is trained on: Latin and Cyrillic script with gold or silver data.
+# zh is left out: its tokens are segmented words that raw Chinese text does not have.
+TRAIN_LANGUAGES = ("da", "de", "en", "fr", "hr", "nb", "nl", "nn", "pt", "ru", "sk", "sr", "sv")
+# The sets that annotate MISC fully; elsewhere MISC-type names are O or only partly MISC.
+MISC_ANNOTATED = frozenset({"uner-ddt", "germeval2014", "norne", "uner-set", "wikiner", "wikigold"})
+
+
+class CorpusError(ValueError):
+    """A corpus file or folder that cannot be read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One ``<lang>/<source>.<split>.conll.gz`` file."""
+
+    path: Path
+    language: str
+    source: str
+    split: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.language}/{self.source}.{self.split}"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...]  # IOB2 over TYPES; MISC already mapped to O
+
+
+def corpus_files(data_dir: str | Path, split: str | None = None) -> list[CorpusFile]:
+    """The corpus files under ``data_dir``, sorted, optionally of one split."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise CorpusError(
+            f"NER data folder {root} does not exist; pass --data-dir pointing at shared/ner."
+        )
+    found: list[CorpusFile] = []
+    for path in sorted(root.glob("*/*.conll.gz")):
+        parts = path.name[: -len(".conll.gz")].rsplit(".", 1)
+        if len(parts) != 2:
+            continue
+        source, file_split = parts
+        if split is None or file_split == split:
+            found.append(CorpusFile(path, path.parent.name, source, file_split))
+    if not found:
+        raise CorpusError(f"no <lang>/<source>.<split>.conll.gz files in {root}.")
+    return found
+
+
+def _tag(raw: str) -> str:
+    if raw == "O" or raw[2:] not in TYPES:
+        return "O"
+    return raw
+
+
+def read_sentences(path: Path, limit: int | None = None) -> Iterator[Sentence]:
+    """The sentences of one file; ``-DOCSTART-`` lines are skipped."""
+    tokens: list[str] = []
+    tags: list[str] = []
+    count = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                line = line.rstrip("\n")
+                if not line or line.startswith("-DOCSTART-"):
+                    if tokens:
+                        yield Sentence(tuple(tokens), tuple(_repair(tags)))
+                        count += 1
+                        if limit is not None and count >= limit:
+                            return
+                        tokens, tags = [], []
+                    continue
+                token, sep, raw = line.rpartition("\t")
+                if not sep:
+                    raise CorpusError(f"{path} line {number} has no TAB; write token<TAB>tag.")
+                tokens.append(token)
+                tags.append(_tag(raw))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"cannot read NER corpus {path}: {exc}") from None
+    if tokens:
+        yield Sentence(tuple(tokens), tuple(_repair(tags)))
+
+
+def _repair(tags: list[str]) -> list[str]:
+    """IOB2 again after MISC -> O: an I- that no longer continues its span becomes B-."""
+    out: list[str] = []
+    for tag in tags:
+        if tag.startswith("I-") and (not out or out[-1][2:] != tag[2:]):
+            tag = "B-" + tag[2:]
+        out.append(tag)
+    return out
+
+
+def retokenize(sentence: Sentence) -> Sentence:
+    """Split each gold token as ``tokenize`` would split raw text ("Kamer," -> "Kamer" ",").
+
+    The OCR'd Europeana files glue punctuation to words; at run time the tokeniser splits
+    it off, so the model is trained on the tokens it will see. Pieces keep the token's
+    tag, except punctuation at the end of a span, which becomes ``O``.
+    """
+    tokens: list[str] = []
+    tags: list[str] = []
+    n = len(sentence.tokens)
+    for index, (token, tag) in enumerate(zip(sentence.tokens, sentence.tags, strict=True)):
+        pieces = [t.text for line in tokenize(token) for t in line] or [token]
+        if len(pieces) == 1:
+            tokens.append(token)
+            tags.append(tag)
+            continue
+        span_ends_here = tag != "O" and (
+            index + 1 == n or sentence.tags[index + 1] != f"I-{tag[2:]}"
+        )
+        words = [
+            k for k, p in enumerate(pieces) if p[0] not in "'’" and any(c.isalnum() for c in p)
+        ]
+        first_word = words[0] if words else 0
+        last_word = words[-1] if words else len(pieces) - 1
+        for k, piece in enumerate(pieces):
+            if tag == "O" or (k > last_word and span_ends_here):
+                piece_tag = "O"
+            elif k < first_word and tag.startswith("B-"):
+                piece_tag = "O"  # "(" before "Parijs)"
+            elif k == first_word:
+                piece_tag = tag
+            else:
+                piece_tag = f"I-{tag[2:]}"
+            tokens.append(piece)
+            tags.append(piece_tag)
+    return Sentence(tuple(tokens), tuple(_repair(tags)))
+
+
+def spans(tags: tuple[str, ...] | list[str]) -> set[tuple[int, int, str]]:
+    """Entity spans ``(first, end, type)`` of an IOB2 tag sequence (token indices)."""
+    found: set[tuple[int, int, str]] = set()
+    start, kind = -1, ""
+    for i, tag in enumerate((*tags, "O")):
+        if start >= 0 and not (tag.startswith("I-") and tag[2:] == kind):
+            found.add((start, i, kind))
+            start = -1
+        if tag.startswith("B-") or (tag.startswith("I-") and start < 0):
+            start, kind = i, tag[2:]
+    return found

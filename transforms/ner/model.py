@@ -1,0 +1,108 @@
+"""The packaged CRF model: where it lives, how it is opened, how a sentence is tagged."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pycrfsuite
+
+from transforms.entities import KnowledgeBase
+from transforms.ner.features import FeatureExtractor
+from transforms.ner.options import DEFAULT_MODEL, MODELS_DIR
+
+__all__ = ["DEFAULT_MODEL", "MODELS_DIR", "ModelError", "SequenceTagger"]
+
+
+class ModelError(ValueError):
+    """A model file that cannot be opened; the message says which and what to do."""
+
+
+def meta_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def clusters_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".clusters.tsv.gz")
+
+
+def casing_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".casing.tsv.gz")
+
+
+def attributes_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".attributes.txt.gz")
+
+
+def write_attributes(model_path: Path) -> int:
+    """List the attributes the model kept (L1 drops most): reading them back is fast,
+    parsing the model for them takes seconds. Returns how many there are."""
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(model_path))
+    kept = sorted({attribute for attribute, _ in tagger.info().state_features})
+    with gzip.open(attributes_path(model_path), "wt", encoding="utf-8") as handle:
+        handle.writelines(f"{attribute}\n" for attribute in kept)
+    return len(kept)
+
+
+def read_attributes(model_path: Path) -> frozenset[str] | None:
+    path = attributes_path(model_path)
+    if not path.is_file():
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return frozenset(line.rstrip("\n") for line in handle)
+
+
+def open_features(model_path: Path, knowledge_base: KnowledgeBase | None) -> FeatureExtractor:
+    """The feature extractor a model was trained with: its word files, the attributes it
+    kept (the others are dropped per word form, once, so crfsuite never looks them up)."""
+    from transforms.ner.casing import read_casing
+    from transforms.ner.clusters import read_clusters
+
+    return FeatureExtractor(
+        knowledge_base,
+        read_clusters(clusters_path(model_path)),
+        read_casing(casing_path(model_path)),
+        known=read_attributes(model_path),
+    )
+
+
+def read_meta(model_path: Path) -> dict[str, Any]:
+    """The model's card (languages, data, licences, dev scores); empty when absent."""
+    path = meta_path(model_path)
+    if not path.is_file():
+        return {}
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+class SequenceTagger:
+    """A crfsuite tagger plus the feature extractor it was trained with."""
+
+    def __init__(self, model_path: Path, features: FeatureExtractor) -> None:
+        if not model_path.is_file():
+            raise ModelError(
+                f"NER model {model_path} does not exist; train it with `newsbeam entities train`."
+            )
+        self._tagger = pycrfsuite.Tagger()
+        try:
+            self._tagger.open(str(model_path))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot open NER model {model_path}: {exc}") from None
+        self.features = features
+        self._lock = threading.Lock()  # a crfsuite tagger holds one sequence at a time
+
+    def tag(
+        self, words: Sequence[str], language: str, gazetteer: Sequence[str] | None = None
+    ) -> list[str]:
+        """IOB2 tags, one per word."""
+        if not words:
+            return []
+        xseq = pycrfsuite.ItemSequence(self.features.sentence(words, language, gazetteer))
+        with self._lock:
+            tags: list[str] = self._tagger.tag(xseq)
+        return tags

@@ -1,0 +1,97 @@
+"""Training options, light to import: ``newsbeam --help`` reads them without numpy or crfsuite."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.ner.corpus import TRAIN_LANGUAGES
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "ner.crfsuite"
+DATA_ENV = "NEWSBEAM_NER_DATA"
+
+
+def default_data_dir() -> Path:
+    """``$NEWSBEAM_NER_DATA``, else ``shared/ner`` beside the clone (or beside its parent)."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    for base in (REPO.parent, REPO.parent.parent):
+        candidate = base / "shared" / "ner"
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared" / "ner"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    data_dir: Path
+    output: Path = DEFAULT_MODEL
+    languages: tuple[str, ...] = TRAIN_LANGUAGES
+    algorithm: str = "lbfgs"  # or "ap" (averaged perceptron)
+    max_iterations: int = 120
+    c1: float = 0.1
+    c2: float = 0.01
+    min_freq: int = 1
+    sentences_per_file: int | None = None  # a slice, for tests and quick experiments
+    seed: int = 20261129
+    knowledge_base: bool = True
+    clusters: bool = False
+    casing: bool = True
+
+
+def add_arguments(parser: argparse.ArgumentParser, *data_flags: str) -> None:
+    """The training options; ``newsbeam entities train`` names the data folder --ner-data
+    because ``newsbeam --data-dir`` is already the local services' folder."""
+    parser.add_argument(
+        *(data_flags or ("--ner-data",)),
+        dest="ner_data",
+        type=Path,
+        default=None,
+        help=f"the shared/ner corpus folder (${DATA_ENV}; default: shared/ner beside the clone)",
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_MODEL, help="model file")
+    parser.add_argument(
+        "--languages", default=",".join(TRAIN_LANGUAGES), help="comma-separated codes"
+    )
+    parser.add_argument("--algorithm", choices=("lbfgs", "ap"), default="lbfgs")
+    parser.add_argument("--max-iterations", type=int, default=TrainingConfig.max_iterations)
+    parser.add_argument("--c1", type=float, default=TrainingConfig.c1, help="L1 (prunes)")
+    parser.add_argument("--c2", type=float, default=TrainingConfig.c2, help="L2")
+    parser.add_argument("--min-freq", type=int, default=TrainingConfig.min_freq)
+    parser.add_argument("--sentences-per-file", type=int, default=None, help="a slice")
+    parser.add_argument("--seed", type=int, default=TrainingConfig.seed)
+    parser.add_argument(
+        "--no-knowledge-base", action="store_true", help="without KB gazetteer features"
+    )
+    parser.add_argument(
+        "--clusters", action="store_true", help="add word-cluster features (no gain measured)"
+    )
+    parser.add_argument(
+        "--no-casing", action="store_true", help="without the capitalisation-ratio feature"
+    )
+    parser.add_argument(
+        "--evaluate", default="", help="also score on these languages' dev files (da,nl,en)"
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> TrainingConfig:
+    languages = tuple(x.strip() for x in args.languages.split(",") if x.strip())
+    return TrainingConfig(
+        data_dir=args.ner_data or default_data_dir(),
+        output=args.output,
+        languages=languages,
+        algorithm=args.algorithm,
+        max_iterations=args.max_iterations,
+        c1=args.c1,
+        c2=args.c2,
+        min_freq=args.min_freq,
+        sentences_per_file=args.sentences_per_file,
+        seed=args.seed,
+        knowledge_base=not args.no_knowledge_base,
+        clusters=args.clusters,
+        casing=not args.no_casing,
+    )
