@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-TARGET_TEXT_PER_CORE = 500.0
+# Issue 15 reset the throughput targets for the trained entity model: the text chain
+# at least 80 documents per CPU-second, the HTML pipeline at least 0.15x trafilatura alone
+# (they were 500 and 0.6 with the rule tagger).
+TARGET_TEXT_PER_CORE = 80.0
 TARGET_PIPELINE_FACTOR = 2.0  # whole pipeline within 2x of the transforms
-TARGET_HTML_VS_TRAFILATURA = 0.6
+TARGET_HTML_VS_TRAFILATURA = 0.15
 TARGET_P95_S = 2.0
 
 
