@@ -266,6 +266,7 @@ def _up(settings: Settings) -> StackReport:
         pending.append(_Pending(service, pid, time.monotonic(), note, True))
 
     _wait_healthy(pending, settings.startup_timeout_s)
+    _undo_if_failed(pending, [name for name, r in results.items() if not r.healthy])
     for item in pending:
         assert item.result is not None
         results[item.service.name] = item.result
@@ -287,6 +288,28 @@ def _up(settings: Settings) -> StackReport:
             _ensure_users(settings, elastic)
     ordered = [results[service.name] for service in services]
     return StackReport(ordered, "up")
+
+
+def _undo_if_failed(pending: list[_Pending], failed_to_start: list[str]) -> None:
+    """A failed ``up`` leaves nothing it started behind: a service that came up (Kafka,
+    often healthy before Elasticsearch is even configured) is stopped again when another
+    one of this call failed, so the next ``up`` starts from a clean state."""
+    failed = failed_to_start + [
+        i.service.name for i in pending if i.result is not None and not i.result.healthy
+    ]
+    if not failed:
+        return
+    for item in pending:
+        if item.fresh and item.result is not None and item.result.healthy:
+            _stop_started(item.service, item.pid)
+            item.result = ServiceStatus(
+                item.service.name,
+                False,
+                False,
+                None,
+                item.service.address,
+                f"started, then stopped again because {', '.join(failed)} did not start",
+            )
 
 
 def _wait_healthy(pending: list[_Pending], timeout_s: float) -> None:
