@@ -3,8 +3,10 @@
 Everything that depends only on the word form (lower case, shape, affixes, flags and
 the same for it as a neighbour at -2..+2) is computed once per form and kept in a
 bounded dict, so a sentence costs a few dict lookups and list concatenations per token.
-The sentence-level attributes are position (first/last), language, and knowledge-base
-gazetteer membership (a token starting or continuing a KB alias of type PER/ORG/LOC).
+The sentence-level attributes are position (first/last), language, knowledge-base
+gazetteer membership (a token starting or continuing a KB alias of type PER/ORG/LOC),
+the training-label name list of the word and its neighbours (``namelist``) and, when the
+model was trained with them, the previous-word|word pair and the shape trigram.
 """
 
 from __future__ import annotations
@@ -79,6 +81,10 @@ class FeatureExtractor:
     clusters: dict[str, tuple[str, str]] = field(default_factory=dict)
     # lower-cased word -> bucket of its capitalised share (``transforms.ner.casing``)
     casing: dict[str, str] = field(default_factory=dict)
+    # lower-cased word -> "PER|hi|5": the names it was part of in training (``namelist``)
+    names: dict[str, str] = field(default_factory=dict)
+    # prev-word|word and shape-trigram conjunctions (training option ``--bigrams``)
+    bigrams: bool = False
     # The attributes the model has weights for; None (training): keep every attribute.
     known: frozenset[str] | None = None
     _forms: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, repr=False)
@@ -104,14 +110,19 @@ class FeatureExtractor:
             if self.known is not None:
                 known = self.known
                 parts = tuple(tuple(a for a in part if a in known) for part in parts)
-            cached = (*parts, (shape(word),))
+            cached = (*parts, (shape(word), word.lower()))
             self._forms[word] = cached
         return cached
 
     def sentence(
-        self, words: Sequence[str], language: str, gazetteer: Sequence[str] | None = None
+        self,
+        words: Sequence[str],
+        language: str,
+        gazetteer: Sequence[str] | None = None,
+        names: dict[str, str] | None = None,
     ) -> list[list[str]]:
-        """Attributes per word; ``gazetteer`` = ``self.gazetteer(words, language)`` if known."""
+        """Attributes per word; ``gazetteer`` = ``self.gazetteer(words, language)`` if known;
+        ``names`` replaces ``self.names`` (training: the list without this sentence's fold)."""
         n = len(words)
         forms = [self._form(w) for w in words]
         group = LANGUAGE_GROUPS.get(language, "other")
@@ -137,7 +148,24 @@ class FeatureExtractor:
             mark = gazetteer[i]
             if mark:
                 row.extend((f"kb={mark}", f"kb={mark[2:]}"))
+            if self.bigrams:
+                prev = forms[i - 1][5] if i else ("^", "^")
+                after = forms[i + 1][5][0] if i + 1 < n else "$"
+                pair = (f"ww={prev[1]}|{forms[i][5][1]}", f"ss={prev[0]}|{word_shape}|{after}")
+                known = self.known
+                row.extend(pair if known is None else (a for a in pair if a in known))
             rows.append(row)
+        names = self.names if names is None else names
+        if names:
+            found = [names.get(form[5][1], "") for form in forms]
+            for i, name in enumerate(found):
+                row = rows[i]
+                if name:
+                    row.extend((f"nl={name}", f"nl={name.split('|', 1)[0]}"))
+                if i > 0 and found[i - 1]:
+                    row.append(f"-1nl={found[i - 1].split('|', 1)[0]}")
+                if i + 1 < n and found[i + 1]:
+                    row.append(f"+1nl={found[i + 1].split('|', 1)[0]}")
         return rows
 
     def _key(self, word: str) -> str:
