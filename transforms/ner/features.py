@@ -72,6 +72,18 @@ def _as_neighbour(word: str, offset: int) -> tuple[str, ...]:
     return (f"{prefix}w={low}", f"{prefix}sh={shape(word)}")
 
 
+def _with_name(
+    name: str, own: tuple[str, ...], as_prev: tuple[str, ...], as_next: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Add a word's name-list entry ("PER|hi|5") to its own and its neighbour attributes."""
+    kind = name.split("|", 1)[0]
+    return (
+        (*own, f"nl={name}", f"nl={kind}"),
+        (*as_prev, f"-1nl={kind}"),
+        (*as_next, f"+1nl={kind}"),
+    )
+
+
 @dataclass
 class FeatureExtractor:
     """Sentence -> list of attribute lists; one per process, caches bounded."""
@@ -106,6 +118,9 @@ class FeatureExtractor:
                 near[2] = (*near[2], f"+1cc={cluster[1]}")
             if self.casing:
                 own = (*own, f"cr={self.casing.get(word.lower(), '?')}")
+            name = self.names.get(word.lower())
+            if name:
+                own, near[1], near[2] = _with_name(name, own, near[1], near[2])
             parts = (own, *near)
             if self.known is not None:
                 known = self.known
@@ -122,7 +137,8 @@ class FeatureExtractor:
         names: dict[str, str] | None = None,
     ) -> list[list[str]]:
         """Attributes per word; ``gazetteer`` = ``self.gazetteer(words, language)`` if known;
-        ``names`` replaces ``self.names`` (training: the list without this sentence's fold)."""
+        ``names``: training only, the list without this sentence's fold (``self.names``
+        must then be empty)."""
         n = len(words)
         forms = [self._form(w) for w in words]
         group = LANGUAGE_GROUPS.get(language, "other")
@@ -151,21 +167,20 @@ class FeatureExtractor:
             if self.bigrams:
                 prev = forms[i - 1][5] if i else ("^", "^")
                 after = forms[i + 1][5][0] if i + 1 < n else "$"
-                pair = (f"ww={prev[1]}|{forms[i][5][1]}", f"ss={prev[0]}|{word_shape}|{after}")
-                known = self.known
-                row.extend(pair if known is None else (a for a in pair if a in known))
+                # crfsuite drops the pairs it has no weights for, faster than a set test here
+                row.append(f"ww={prev[1]}|{forms[i][5][1]}")
+                row.append(f"ss={prev[0]}|{word_shape}|{after}")
             rows.append(row)
-        names = self.names if names is None else names
-        if names:
-            found = [names.get(form[5][1], "") for form in forms]
-            for i, name in enumerate(found):
-                row = rows[i]
+        if names:  # training: this fold's list (at run time self.names is in the form cache)
+            for i, form in enumerate(forms):
+                name = names.get(form[5][1])
                 if name:
-                    row.extend((f"nl={name}", f"nl={name.split('|', 1)[0]}"))
-                if i > 0 and found[i - 1]:
-                    row.append(f"-1nl={found[i - 1].split('|', 1)[0]}")
-                if i + 1 < n and found[i + 1]:
-                    row.append(f"+1nl={found[i + 1].split('|', 1)[0]}")
+                    own, as_prev, as_next = _with_name(name, (), (), ())
+                    rows[i].extend(own)
+                    if i + 1 < n:
+                        rows[i + 1].extend(as_prev)
+                    if i > 0:
+                        rows[i - 1].extend(as_next)
         return rows
 
     def _key(self, word: str) -> str:

@@ -41,8 +41,8 @@ class TrainingConfig:
     knowledge_base: bool = True
     clusters: bool = False
     casing: bool = True
-    names: bool = False  # jackknifed name-list features from the training labels (namelist)
-    bigrams: bool = False  # prev-word|word and shape-trigram conjunctions
+    names: bool = True  # jackknifed name-list features from the training labels (namelist)
+    bigrams: bool = True  # prev-word|word and shape-trigram conjunctions
     misc: bool = False  # keep MISC as a label in the sets that annotate it (corpus.MISC_ANNOTATED)
 
 
@@ -77,12 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser, *data_flags: str) -> None:
         "--no-casing", action="store_true", help="without the capitalisation-ratio feature"
     )
     parser.add_argument(
-        "--names",
+        "--no-names",
         action="store_true",
-        help="add jackknifed name-list features from the training labels",
+        help="without the jackknifed name-list features from the training labels",
     )
     parser.add_argument(
-        "--bigrams", action="store_true", help="add word-pair and shape-trigram features"
+        "--no-bigrams", action="store_true", help="without word-pair and shape-trigram features"
     )
     parser.add_argument(
         "--misc",
@@ -110,7 +110,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         knowledge_base=not args.no_knowledge_base,
         clusters=args.clusters,
         casing=not args.no_casing,
-        names=args.names,
-        bigrams=args.bigrams,
+        names=not args.no_names,
+        bigrams=not args.no_bigrams,
         misc=args.misc,
     )
