@@ -1,14 +1,16 @@
 """Read the CoNLL-style NER corpora of ``shared/ner`` (one ``token<TAB>tag`` per line).
 
 Every file is named ``<lang>/<source>.<split>.conll.gz``. Half the sets do not mark
-MISC (their MISC-type names are ``O``), so the model is trained on PER/ORG/LOC only:
-MISC is mapped to ``O`` in every set, and the sets agree with each other.
+MISC (their MISC-type names are ``O``), so the model's targets are PER/ORG/LOC: MISC is
+``O`` when reading, except (``keep_misc``) in the sets that annotate it fully
+(``MISC_ANNOTATED``), where training on it teaches that nationalities and events are
+neither PER, ORG nor LOC; the model's MISC spans are dropped at output (``without_misc``).
 """
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +45,7 @@ class CorpusFile:
 @dataclass(frozen=True)
 class Sentence:
     tokens: tuple[str, ...]
-    tags: tuple[str, ...]  # IOB2 over TYPES; MISC already mapped to O
+    tags: tuple[str, ...]  # IOB2 over TYPES (and MISC where kept)
 
 
 def corpus_files(data_dir: str | Path, split: str | None = None) -> list[CorpusFile]:
@@ -66,14 +68,19 @@ def corpus_files(data_dir: str | Path, split: str | None = None) -> list[CorpusF
     return found
 
 
-def _tag(raw: str) -> str:
-    if raw == "O" or raw[2:] not in TYPES:
+def _tag(raw: str, keep_misc: bool = False) -> str:
+    if raw == "O":
         return "O"
-    return raw
+    if raw[2:] in TYPES or (keep_misc and raw[2:] == "MISC"):
+        return raw
+    return "O"
 
 
-def read_sentences(path: Path, limit: int | None = None) -> Iterator[Sentence]:
-    """The sentences of one file; ``-DOCSTART-`` lines are skipped."""
+def read_sentences(
+    path: Path, limit: int | None = None, *, keep_misc: bool = False
+) -> Iterator[Sentence]:
+    """The sentences of one file; ``-DOCSTART-`` lines are skipped. MISC becomes ``O``
+    unless ``keep_misc`` (training on the sets that annotate it fully)."""
     tokens: list[str] = []
     tags: list[str] = []
     count = 0
@@ -93,11 +100,18 @@ def read_sentences(path: Path, limit: int | None = None) -> Iterator[Sentence]:
                 if not sep:
                     raise CorpusError(f"{path} line {number} has no TAB; write token<TAB>tag.")
                 tokens.append(token)
-                tags.append(_tag(raw))
+                tags.append(_tag(raw, keep_misc))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise CorpusError(f"cannot read NER corpus {path}: {exc}") from None
     if tokens:
         yield Sentence(tuple(tokens), tuple(_repair(tags)))
+
+
+def without_misc(tags: Sequence[str]) -> list[str]:
+    """The tags with MISC spans set to ``O``: the model's MISC is a training aid only."""
+    if not any(tag.endswith("-MISC") for tag in tags):
+        return list(tags)
+    return _repair(["O" if tag.endswith("-MISC") else tag for tag in tags])
 
 
 def _repair(tags: list[str]) -> list[str]:

@@ -3,8 +3,10 @@
 Everything that depends only on the word form (lower case, shape, affixes, flags and
 the same for it as a neighbour at -2..+2) is computed once per form and kept in a
 bounded dict, so a sentence costs a few dict lookups and list concatenations per token.
-The sentence-level attributes are position (first/last), language, and knowledge-base
-gazetteer membership (a token starting or continuing a KB alias of type PER/ORG/LOC).
+The sentence-level attributes are position (first/last), language, knowledge-base
+gazetteer membership (a token starting or continuing a KB alias of type PER/ORG/LOC),
+the training-label name list of the word and its neighbours (``namelist``) and, when the
+model was trained with them, the previous-word|word pair and the shape trigram.
 """
 
 from __future__ import annotations
@@ -70,6 +72,18 @@ def _as_neighbour(word: str, offset: int) -> tuple[str, ...]:
     return (f"{prefix}w={low}", f"{prefix}sh={shape(word)}")
 
 
+def _with_name(
+    name: str, own: tuple[str, ...], as_prev: tuple[str, ...], as_next: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Add a word's name-list entry ("PER|hi|5") to its own and its neighbour attributes."""
+    kind = name.split("|", 1)[0]
+    return (
+        (*own, f"nl={name}", f"nl={kind}"),
+        (*as_prev, f"-1nl={kind}"),
+        (*as_next, f"+1nl={kind}"),
+    )
+
+
 @dataclass
 class FeatureExtractor:
     """Sentence -> list of attribute lists; one per process, caches bounded."""
@@ -79,6 +93,10 @@ class FeatureExtractor:
     clusters: dict[str, tuple[str, str]] = field(default_factory=dict)
     # lower-cased word -> bucket of its capitalised share (``transforms.ner.casing``)
     casing: dict[str, str] = field(default_factory=dict)
+    # lower-cased word -> "PER|hi|5": the names it was part of in training (``namelist``)
+    names: dict[str, str] = field(default_factory=dict)
+    # prev-word|word and shape-trigram conjunctions (training option ``--bigrams``)
+    bigrams: bool = False
     # The attributes the model has weights for; None (training): keep every attribute.
     known: frozenset[str] | None = None
     _forms: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, repr=False)
@@ -100,18 +118,27 @@ class FeatureExtractor:
                 near[2] = (*near[2], f"+1cc={cluster[1]}")
             if self.casing:
                 own = (*own, f"cr={self.casing.get(word.lower(), '?')}")
+            name = self.names.get(word.lower())
+            if name:
+                own, near[1], near[2] = _with_name(name, own, near[1], near[2])
             parts = (own, *near)
             if self.known is not None:
                 known = self.known
                 parts = tuple(tuple(a for a in part if a in known) for part in parts)
-            cached = (*parts, (shape(word),))
+            cached = (*parts, (shape(word), word.lower()))
             self._forms[word] = cached
         return cached
 
     def sentence(
-        self, words: Sequence[str], language: str, gazetteer: Sequence[str] | None = None
+        self,
+        words: Sequence[str],
+        language: str,
+        gazetteer: Sequence[str] | None = None,
+        names: dict[str, str] | None = None,
     ) -> list[list[str]]:
-        """Attributes per word; ``gazetteer`` = ``self.gazetteer(words, language)`` if known."""
+        """Attributes per word; ``gazetteer`` = ``self.gazetteer(words, language)`` if known;
+        ``names``: training only, the list without this sentence's fold (``self.names``
+        must then be empty)."""
         n = len(words)
         forms = [self._form(w) for w in words]
         group = LANGUAGE_GROUPS.get(language, "other")
@@ -137,7 +164,23 @@ class FeatureExtractor:
             mark = gazetteer[i]
             if mark:
                 row.extend((f"kb={mark}", f"kb={mark[2:]}"))
+            if self.bigrams:
+                prev = forms[i - 1][5] if i else ("^", "^")
+                after = forms[i + 1][5][0] if i + 1 < n else "$"
+                # crfsuite drops the pairs it has no weights for, faster than a set test here
+                row.append(f"ww={prev[1]}|{forms[i][5][1]}")
+                row.append(f"ss={prev[0]}|{word_shape}|{after}")
             rows.append(row)
+        if names:  # training: this fold's list (at run time self.names is in the form cache)
+            for i, form in enumerate(forms):
+                name = names.get(form[5][1])
+                if name:
+                    own, as_prev, as_next = _with_name(name, (), (), ())
+                    rows[i].extend(own)
+                    if i + 1 < n:
+                        rows[i + 1].extend(as_prev)
+                    if i > 0:
+                        rows[i - 1].extend(as_next)
         return rows
 
     def _key(self, word: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import pycrfsuite
 
 from transforms.entities import KnowledgeBase
+from transforms.ner.corpus import without_misc
 from transforms.ner.features import FeatureExtractor
 from transforms.ner.options import DEFAULT_MODEL, MODELS_DIR
 
@@ -32,6 +33,10 @@ def clusters_path(model_path: Path) -> Path:
 
 def casing_path(model_path: Path) -> Path:
     return model_path.with_suffix(".casing.tsv.gz")
+
+
+def names_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".names.tsv.gz")
 
 
 def attributes_path(model_path: Path) -> Path:
@@ -62,11 +67,14 @@ def open_features(model_path: Path, knowledge_base: KnowledgeBase | None) -> Fea
     kept (the others are dropped per word form, once, so crfsuite never looks them up)."""
     from transforms.ner.casing import read_casing
     from transforms.ner.clusters import read_clusters
+    from transforms.ner.namelist import read_names
 
     return FeatureExtractor(
         knowledge_base,
         read_clusters(clusters_path(model_path)),
         read_casing(casing_path(model_path)),
+        read_names(names_path(model_path)),
+        bigrams=bool(read_meta(model_path).get("config", {}).get("bigrams", False)),
         known=read_attributes(model_path),
     )
 
@@ -99,10 +107,11 @@ class SequenceTagger:
     def tag(
         self, words: Sequence[str], language: str, gazetteer: Sequence[str] | None = None
     ) -> list[str]:
-        """IOB2 tags, one per word."""
+        """IOB2 tags over PER/ORG/LOC, one per word (a model trained with MISC has its
+        MISC spans dropped: they are not mentions)."""
         if not words:
             return []
         xseq = pycrfsuite.ItemSequence(self.features.sentence(words, language, gazetteer))
         with self._lock:
             tags: list[str] = self._tagger.tag(xseq)
-        return tags
+        return without_misc(tags)

@@ -41,6 +41,9 @@ class TrainingConfig:
     knowledge_base: bool = True
     clusters: bool = False
     casing: bool = True
+    names: bool = True  # jackknifed name-list features from the training labels (namelist)
+    bigrams: bool = True  # prev-word|word and shape-trigram conjunctions
+    misc: bool = False  # keep MISC as a label in the sets that annotate it (corpus.MISC_ANNOTATED)
 
 
 def add_arguments(parser: argparse.ArgumentParser, *data_flags: str) -> None:
@@ -74,6 +77,19 @@ def add_arguments(parser: argparse.ArgumentParser, *data_flags: str) -> None:
         "--no-casing", action="store_true", help="without the capitalisation-ratio feature"
     )
     parser.add_argument(
+        "--no-names",
+        action="store_true",
+        help="without the jackknifed name-list features from the training labels",
+    )
+    parser.add_argument(
+        "--no-bigrams", action="store_true", help="without word-pair and shape-trigram features"
+    )
+    parser.add_argument(
+        "--misc",
+        action="store_true",
+        help="train MISC as a label in the sets that annotate it (dropped at output)",
+    )
+    parser.add_argument(
         "--evaluate", default="", help="also score on these languages' dev files (da,nl,en)"
     )
 
@@ -94,4 +110,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         knowledge_base=not args.no_knowledge_base,
         clusters=args.clusters,
         casing=not args.no_casing,
+        names=not args.no_names,
+        bigrams=not args.no_bigrams,
+        misc=args.misc,
     )

@@ -30,6 +30,7 @@ from transforms.entities import load_knowledge_base
 from transforms.ner.casing import derive_casing, write_casing
 from transforms.ner.clusters import derive_clusters, write_clusters
 from transforms.ner.corpus import (
+    MISC_ANNOTATED,
     CorpusError,
     CorpusFile,
     Sentence,
@@ -46,9 +47,11 @@ from transforms.ner.model import (
     casing_path,
     clusters_path,
     meta_path,
+    names_path,
     open_features,
     write_attributes,
 )
+from transforms.ner.namelist import BLOCK, derive_names, fold_of, write_names
 from transforms.ner.options import (
     TrainingConfig,
     add_arguments,
@@ -106,14 +109,19 @@ def dev_files(data_dir: Path, languages: Sequence[str]) -> list[CorpusFile]:
 def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
     """Train one model from the configured files and write it with its JSON card."""
     started = time.perf_counter()
-    data: list[tuple[Sentence, str]] = []
+    data: list[tuple[Sentence, str, int]] = []  # sentence, language, block (namelist)
     counts: dict[str, int] = {}
+    blocks = 0
     for corpus in training_files(config):
-        sentences = list(read_sentences(corpus.path, config.sentences_per_file))
+        keep_misc = config.misc and corpus.source in MISC_ANNOTATED
+        sentences = list(
+            read_sentences(corpus.path, config.sentences_per_file, keep_misc=keep_misc)
+        )
         if corpus.source in OCR_SOURCES:
             sentences = [retokenize(s) for s in sentences]
         counts[corpus.name] = len(sentences)
-        data.extend((s, corpus.language) for s in sentences)
+        data.extend((s, corpus.language, blocks + k // BLOCK) for k, s in enumerate(sentences))
+        blocks += -(-len(sentences) // BLOCK)
     if not data:
         raise CorpusError(
             f"no training sentences for languages {', '.join(config.languages)} "
@@ -127,17 +135,28 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
         clusters_path(config.output),
         casing_path(config.output),
         attributes_path(config.output),
+        names_path(config.output),
     ):
         path.unlink(missing_ok=True)  # a file of an earlier model must not be read with this one
     if config.clusters:
-        clusters = derive_clusters((s.tokens for s, _ in data), config.seed)
+        clusters = derive_clusters((s.tokens for s, _, _ in data), config.seed)
         write_clusters(clusters_path(config.output), clusters)
     if config.casing:
-        casing = derive_casing(s.tokens for s, _ in data)
+        casing = derive_casing(s.tokens for s, _, _ in data)
         write_casing(casing_path(config.output), casing)
     extractor = FeatureExtractor(
-        load_knowledge_base() if config.knowledge_base else None, clusters, casing
+        load_knowledge_base() if config.knowledge_base else None,
+        clusters,
+        casing,
+        bigrams=config.bigrams,
     )
+    held_out: list[dict[str, str]] = []
+    if config.names:
+        grouped: list[list[tuple[Sequence[str], Sequence[str]]]] = [[] for _ in range(blocks)]
+        for sentence, _, block in data:
+            grouped[block].append((sentence.tokens, sentence.tags))
+        names, held_out = derive_names(grouped)
+        write_names(names_path(config.output), names)
     trainer = pycrfsuite.Trainer(algorithm=config.algorithm, verbose=False)
     params: dict[str, Any] = {"max_iterations": config.max_iterations}
     if config.algorithm == "lbfgs":
@@ -146,9 +165,12 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
         params.update({"feature.minfreq": config.min_freq})
     trainer.set_params(params)
     tokens = 0
-    for sentence, language in data:
+    for sentence, language, block in data:
+        fold_names = held_out[fold_of(block)] if held_out else None
         trainer.append(
-            pycrfsuite.ItemSequence(extractor.sentence(sentence.tokens, language)),
+            pycrfsuite.ItemSequence(
+                extractor.sentence(sentence.tokens, language, names=fold_names)
+            ),
             list(sentence.tags),
         )
         tokens += len(sentence.tokens)
