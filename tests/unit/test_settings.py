@@ -5,7 +5,10 @@ import pytest
 from pipelines.settings import Settings, SettingsError, load
 
 
-def test_defaults_without_any_layer() -> None:
+def test_defaults_without_any_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The data dir is relative to the working directory: away from a checkout whose local
+    # stack already wrote credentials there, which `load` would rightly pick up.
+    monkeypatch.chdir(tmp_path)
     settings = load(environ={})
     assert settings == Settings()
     assert settings.kafka_port == 9092
