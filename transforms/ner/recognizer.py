@@ -178,6 +178,7 @@ class TrainedRecognizer:
         marks: list[str],
         language: str,
     ) -> list[Candidate]:
+        kb = self.knowledge_base
         out: list[Candidate] = []
         covered = [False] * len(words)
         i = 0
@@ -190,61 +191,24 @@ class TrainedRecognizer:
             j = i + 1
             while j < len(tags) and tags[j] == f"I-{kind}":
                 j += 1
-            pieces = self._name_pieces(words, i, j)
-            for n, (first, last) in enumerate(pieces):
-                out.append(
-                    self._span(sentence, words, first, last, kind, language, len(pieces) > 1, n)
-                )
+            start, end = sentence[i].start, sentence[j - 1].end
+            ids, matched = kb.lookup(words[i:j], language)
+            linkable = True
+            entity_id = None
+            if ids:
+                entity = kb.entity(ids[0])
+                if self._links(kind, entity, words[i:j], matched, language):
+                    entity_id = entity.entity_id
+                    kind = entity.label
+                else:
+                    linkable = False
+            out.append(Candidate(start, end, kind, entity_id, linkable=linkable))
             for k in range(i, j):
                 covered[k] = True
             i = j
         if self.kb_only_spans in ("inner", "all"):
             out.extend(self._kb_only(sentence, words, marks, covered, language))
         return out
-
-    def _name_pieces(self, words: list[str], i: int, j: int) -> list[tuple[int, int]]:
-        """The span ``words[i:j]`` cut at lower-case words that cannot be inside a name
-        ("Egypt back Haftar" → "Egypt", "Haftar"); connectors ("of", "van", "al") stay."""
-        assert self._fallback is not None
-        connectors = self._fallback.lexicon.connectors
-        pieces: list[tuple[int, int]] = []
-        first = i
-        for k in range(i, j):
-            word = words[k]
-            if word[:1].islower() and word.isalpha() and fold(word) not in connectors:
-                if first < k:
-                    pieces.append((first, k))
-                first = k + 1
-        if first < j:
-            pieces.append((first, j))
-        return pieces
-
-    def _span(
-        self,
-        sentence: list[Token],
-        words: list[str],
-        i: int,
-        j: int,
-        kind: str,
-        language: str,
-        broken: bool,
-        piece: int = 0,
-    ) -> Candidate:
-        """One model span as a candidate, linked where the KB agrees (``_links``). A piece
-        of a span the model ran across a common word has no type of its own worth
-        trusting, so there an exact alias decides, with the KB entity's type; a later
-        piece the KB does not know is kept only if the linker links it ("Novo Nordisk i
-        Aarhus" as one ORG: Aarhus is no organisation)."""
-        ids, matched = self.knowledge_base.lookup(words[i:j], language)
-        start, end = sentence[i].start, sentence[j - 1].end
-        if not ids:
-            return Candidate(start, end, kind, only_if_linked=broken and piece > 0)
-        entity = self.knowledge_base.entity(ids[0])
-        if (broken and _spelled_as_alias(entity, words[i:j], matched, language)) or self._links(
-            kind, entity, words[i:j], matched, language
-        ):
-            return Candidate(start, end, entity.label, entity.entity_id)
-        return Candidate(start, end, kind, linkable=False)
 
     def _links(
         self, kind: str, entity: Entity, words: list[str], matched: int, language: str
