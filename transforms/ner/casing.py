@@ -9,10 +9,10 @@ least ``MIN_SEEN`` times in non-initial position.
 
 from __future__ import annotations
 
-import gzip
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+
+from transforms.ner.wordtable import read_word_table, write_word_table
 
 MIN_SEEN = 2
 BUCKETS = ((0.05, "0"), (0.5, "1"), (0.95, "2"))  # ratio below bound -> bucket; else "3"
@@ -40,16 +40,5 @@ def derive_casing(sentences: Iterable[Sequence[str]]) -> dict[str, str]:
     return profile
 
 
-def write_casing(path: Path, profile: dict[str, str]) -> None:
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        for word, bucket in sorted(profile.items()):
-            if "\t" not in word and "\n" not in word:
-                handle.write(f"{word}\t{bucket}\n")
-
-
-def read_casing(path: Path) -> dict[str, str]:
-    """The file ``write_casing`` wrote; empty when absent (a model trained without it)."""
-    if not path.is_file():
-        return {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return dict(line.rstrip("\n").split("\t", 1) for line in handle)
+write_casing = write_word_table
+read_casing = read_word_table

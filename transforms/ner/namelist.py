@@ -12,10 +12,10 @@ the list from all training data is used. Stored as ``word<TAB>feature``.
 
 from __future__ import annotations
 
-import gzip
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+
+from transforms.ner.wordtable import read_word_table, write_word_table
 
 FOLDS = 5
 BLOCK = 50  # sentences per contiguous block; block number mod FOLDS is the fold
@@ -82,16 +82,5 @@ def derive_names(
     return _features(seen_all, typed_all), held_out
 
 
-def write_names(path: Path, names: dict[str, str]) -> None:
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        for word, feature in sorted(names.items()):
-            if "\t" not in word and "\n" not in word:
-                handle.write(f"{word}\t{feature}\n")
-
-
-def read_names(path: Path) -> dict[str, str]:
-    """The file ``write_names`` wrote; empty when absent (a model trained without it)."""
-    if not path.is_file():
-        return {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return dict(line.rstrip("\n").split("\t", 1) for line in handle)
+write_names = write_word_table
+read_names = read_word_table
