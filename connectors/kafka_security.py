@@ -1,7 +1,7 @@
 """The Kafka client options for SASL (PLAIN, SCRAM-SHA-256/512) and TLS, from the settings.
 
 One function builds them, and every producer, consumer and admin client newsbeam makes
-gets them (``connectors/kafka.py``, ``connectors/deadletters.py``, ``infra/``), so a
+gets them (``connectors/kafka.py``, ``pipelines/deadletters.py``, ``infra/``), so a
 secured broker is configured once, in the settings. Standard library only, so the
 settings module can offer them without importing kafka-python.
 """

@@ -20,11 +20,12 @@ e.g. "Elasticsearch at http://127.0.0.1:9200 has refused bulk writes for 42 s
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,6 +40,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from connectors.elasticsearch import IndexRequest
 from connectors.redaction import redact, redact_url
 from pipelines.settings import Settings
 
@@ -251,6 +253,44 @@ def report(answer: list[str] | None = None) -> tuple[int, str]:
     if not problems:
         return 200, "ok: the pipeline is reading, indexing and committing.\n"
     return 503, "".join(f"{sentence}\n" for sentence in problems)
+
+
+class BulkMetrics:
+    """A bulk writer's observer (``connectors.elasticsearch.BulkObserver``): request times,
+    retries and health per alias, and documents counted through the stages once indexed."""
+
+    def __init__(self, articles_alias: str, dlq_alias: str) -> None:
+        self._articles = articles_alias
+        self._dead_letters = dlq_alias
+
+    def answered(self, alias: str, seconds: float, *, failed: bool) -> None:
+        BULK_SECONDS.labels(alias, "failed" if failed else "answered").observe(seconds)
+        if not failed:
+            HEALTH.resolved(_bulk_health_key(alias))
+
+    def written(self, alias: str, requests: Sequence[IndexRequest]) -> None:
+        if alias == self._articles:
+            # Per outlet, not per article: a metric update takes a lock.
+            outlets = collections.Counter(
+                (r.source.get("source") or {}).get("name") for r in requests
+            )
+            for outlet, count in outlets.items():
+                count_indexed(outlet, count)
+        elif alias == self._dead_letters:
+            for request in requests:
+                source = request.source
+                hints = (source.get("document") or {}).get("hints") or {}
+                count_dead_letter(
+                    str(source.get("stage", "")), str(source.get("reason", "")), hints.get("source")
+                )
+
+    def retrying(self, alias: str, kind: str, problem: str) -> None:
+        BULK_RETRIES.labels(alias, kind).inc()
+        HEALTH.problem(_bulk_health_key(alias), problem)
+
+
+def _bulk_health_key(alias: str) -> str:
+    return f"elasticsearch:{alias}"
 
 
 # --- The monitor: lag and alert latency, every few seconds ------------------------------------

@@ -29,6 +29,7 @@ from connectors.elasticsearch import (
     dead_letter_source,
 )
 from connectors.kafka import producer
+from pipelines import observability
 from pipelines.settings import Settings
 from transforms.document import DeadLetter, Document
 from transforms.entities import load_knowledge_base
@@ -49,7 +50,11 @@ class _WriteResults(beam.DoFn):  # type: ignore[misc]
 
     def setup(self) -> None:
         self._es = client(self._settings)
-        self._writer = BulkWriter(self._settings, self._es)
+        self._writer = BulkWriter(
+            self._settings,
+            self._es,
+            observability.BulkMetrics(self._settings.articles_alias, self._settings.dlq_alias),
+        )
         self._producer = producer(
             self._settings.kafka_bootstrap, "newsbeam-pipeline", **self._settings.kafka_options
         )

@@ -11,7 +11,7 @@ from pipelines.settings import Settings
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from connectors.deadletters import indexed_ids, letter_summary, read_letters
+    from pipelines.deadletters import indexed_ids, letter_summary, read_letters
 
     letters = read_letters(settings, stage=args.stage, reason=args.reason)
     indexed = indexed_ids(settings, (s.letter.document_id or "" for s in letters))
@@ -40,7 +40,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from connectors.deadletters import DeadLetterError, find_letter, letter_summary
+    from pipelines.deadletters import DeadLetterError, find_letter, letter_summary
 
     try:
         stored = find_letter(settings, args.ref)
@@ -57,7 +57,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from connectors.deadletters import DeadLetterError, find_letter, read_letters, replay
+    from pipelines.deadletters import DeadLetterError, find_letter, read_letters, replay
 
     if not (args.refs or args.stage or args.reason or args.all):
         print(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.deadletters import read_letters
 from connectors.elasticsearch import client
 from pipelines import ingest
+from pipelines.deadletters import read_letters
 from pipelines.jobs import publish_files
 from pipelines.settings import Settings
 from tests.warc_pages import PAGES, golden_pages, write_warc

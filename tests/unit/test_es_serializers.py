@@ -7,7 +7,7 @@ import json
 import orjson
 from elasticsearch.serializer import JsonSerializer, NdjsonSerializer
 
-from connectors.elasticsearch import _serializers
+from connectors.elasticsearch.client import _serializers
 
 ARTICLE = {
     "title": "Haftar’s forces advance on Tripoli",

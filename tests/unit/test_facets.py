@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.elasticsearch import _recompute_article, article_source, load_mapping
+from connectors.elasticsearch import article_source, load_mapping
+from connectors.elasticsearch.layout import _recompute_article
 from transforms.document import Document, Mention
 from transforms.entities import load_knowledge_base
 from transforms.facets import (
