@@ -7,7 +7,7 @@ shared SimHash band) and from the documents of the same bundle; the real
 Hamming distance decides. Articles in different languages are never one story:
 a translation is another article about the event, and it alerts.
 
-Pure: the Beam layer (``pipelines/alerting.py``) fetches the candidates.
+Pure: the Beam layer (``pipelines/alerting/stories.py``) fetches the candidates.
 """
 
 from __future__ import annotations
