@@ -43,6 +43,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from connectors.address_policy import AddressPolicy, is_public_address
 from connectors.iri import BadURLError, URIParts, header_text, split_uri
+from transforms.document import ReasonedError
 
 __all__ = [
     "AddressPolicy",
@@ -64,7 +65,7 @@ _CHUNK = 64 * 1024
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
-class FetchError(Exception):
+class FetchError(ReasonedError):
     """A fetch that did not yield a usable response.
 
     ``reason`` is a machine-readable code (timeout, dns, connection, private_address,
@@ -83,9 +84,7 @@ class FetchError(Exception):
         retry_after_s: float | None = None,
         status: int | None = None,
     ) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+        super().__init__(reason, message)
         self.transient = transient
         self.retry_after_s = retry_after_s
         self.status = status

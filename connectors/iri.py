@@ -19,6 +19,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import idna
 
+from transforms.document import ReasonedError
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STRIPPED = str.maketrans("", "", "\t\n\r")  # browsers drop these anywhere in a URL
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -30,13 +32,8 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 MAX_URL_CHARS = 8_192
 
 
-class BadURLError(ValueError):
+class BadURLError(ReasonedError, ValueError):
     """A link that cannot be fetched; ``message`` is one sentence naming it."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)

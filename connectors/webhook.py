@@ -28,6 +28,7 @@ from typing import Any
 
 from connectors.redaction import redact_url
 from transforms.alerts import Alert, Sink, slack_message
+from transforms.document import ReasonedError
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +65,11 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
 
 
-class WebhookError(Exception):
+class WebhookError(ReasonedError):
     """A delivery that did not succeed; ``retryable`` says whether trying again can help."""
 
     def __init__(self, reason: str, message: str, retryable: bool, retry_after_s: float = 0.0):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+        super().__init__(reason, message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s
 

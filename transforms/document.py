@@ -153,10 +153,15 @@ class DeadLetter:
         return cls(**json.loads(raw))
 
 
-class PoisonInputError(Exception):
-    """Raised by a pure transform for input it can never process; becomes a ``DeadLetter``."""
+class ReasonedError(Exception):
+    """An error that carries what its dead letter records: a short machine ``reason``
+    (``bad_url``, ``not_a_feed``…) and a one-sentence ``message`` for people."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+class PoisonInputError(ReasonedError):
+    """Raised by a pure transform for input it can never process; becomes a ``DeadLetter``."""

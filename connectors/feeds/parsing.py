@@ -13,16 +13,11 @@ from typing import Any
 import feedparser
 
 from connectors.feeds.pages import decode_page, text_codec
-from transforms.document import CONTENT_HTML, CONTENT_TEXT
+from transforms.document import CONTENT_HTML, CONTENT_TEXT, ReasonedError
 
 
-class FeedParseError(Exception):
+class FeedParseError(ReasonedError):
     """A feed body that yields no items because it is not a feed we can read."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
