@@ -19,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import threading
 import time
 import zlib
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
+
+from tests.loopback import LoopbackSite
 
 DRIP_BYTES = 200  # at DRIP_DELAY_S a byte: 40 s if nobody cut the client off
 DRIP_DELAY_S = 0.2
@@ -113,45 +114,21 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class HostileSite:
+class HostileSite(LoopbackSite):
     """The site; ``requests`` lists every request path it saw, decoded."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[str] = []
-        self._lock = threading.Lock()
-        site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = unquote(urlsplit(self.path).path)
-                with site._lock:
-                    site.requests.append(path)
-                self.close_connection = True
-                # The client giving up (timeouts, size caps) is what the slow cases want.
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError, TimeoutError):
-                    site.route(path)(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> HostileSite:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def url(self, path: str) -> str:
-        return self.base + path
+    def answer(self, h: BaseHTTPRequestHandler) -> None:
+        path = unquote(urlsplit(h.path).path)
+        with self.lock:
+            self.requests.append(path)
+        h.close_connection = True
+        # The client giving up (timeouts, size caps) is what the slow cases want.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.route(path)(h)
 
     def hits(self, path: str) -> int:
         return self.requests.count(path)

@@ -10,16 +10,17 @@ that never ends. The tests at the bottom check the server itself.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.loopback import LoopbackSite
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FEEDS = DATA / "feeds"
@@ -45,44 +46,19 @@ PAGE_ROUTES = {
 REDIRECTS = {"/go/havvind": "/erhverv/havvind-esbjerg?utm_source=redirect"}
 
 
-class FeedServer:
+class FeedServer(LoopbackSite):
     """The site; ``requests`` logs (path, headers) of every request it answered."""
 
     def __init__(self, flaky_failures: int = 1, retry_after: str = "120") -> None:
+        super().__init__()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.flaky_failures = flaky_failures
         self.retry_after = retry_after
-        self._lock = threading.Lock()
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                with server._lock:
-                    server.requests.append(
-                        (self.path, {k.lower(): v for k, v in self.headers.items()})
-                    )
-                server.handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def url(self, path: str) -> str:
-        return self.base + path
+    def answer(self, h: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.requests.append((h.path, {k.lower(): v for k, v in h.headers.items()}))
+        self.handle(h)
 
     def hits(self, path: str) -> int:
         return sum(1 for p, _ in self.requests if urlsplit(p).path == path)
