@@ -95,9 +95,9 @@ def make_consistent(
             continue  # most sentences: skipped at C speed
         for first, end, kind in tag_spans(sentence.tags):
             form = tuple(sentence.words[first:end])
-            if not any(_name_word(word) for word in form):
+            if not (_name_word(form[0]) or any(_name_word(word) for word in form[1:])):
                 continue  # "@" of a handle, a number: no name to agree on
-            weight = _weight(sentence, first, end)
+            weight = 1.0 if sentence.confidence is None else min(sentence.confidence[first:end])
             mentions.append((sentence, first, end, kind, form))
             tally = votes.setdefault(form, {})
             tally[kind] = tally.get(kind, 0.0) + weight
@@ -158,9 +158,9 @@ def _propagate(
     changed = 0
     for sentence in sentences:
         words, tags = sentence.words, sentence.tags
-        present = by_first.keys() & words  # set operations: no Python loop per token
-        if not present:
+        if by_first.keys().isdisjoint(words):  # C speed: no Python step per token
             continue
+        present = by_first.keys() & words
         start = -1 if rules.into_sentence_start else _first_word(words)
         for i in sorted(_positions(words, present)):  # left to right: "Gary Player" first
             if tags[i] == "O" and i != start:
@@ -205,12 +205,6 @@ def _tag_form(
 def _apart(tags: Sequence[str], first: int, end: int) -> bool:
     """No span touches ``first:end`` (a name written next to another is not this one)."""
     return (first == 0 or tags[first - 1] == "O") and (end == len(tags) or tags[end] == "O")
-
-
-def _weight(sentence: TaggedSentence, first: int, end: int) -> float:
-    if sentence.confidence is None:
-        return 1.0
-    return min(sentence.confidence[first:end])
 
 
 def _name_word(word: str) -> bool:
