@@ -1,22 +1,26 @@
 """One name, one reading per document: a run-time pass over a document's CRF tags.
 
-The CRF tags each sentence on its own, so the same name can come out typed three ways in
-one article, found in one sentence and missed in the next, or found as "Lotte Wilms" and
-missed as a later bare "Wilms". Sentence-level taggers gain from document evidence
-(Krishnan & Manning 2006; Ratinov & Roth 2009, "prediction aggregation"); this pass does
-it without a second model, over the tags of all sentences of one document:
+The CRF tags each sentence on its own, so the same name can be found in one sentence and
+missed in the next, or found as "Lotte Wilms" and missed as a later bare "Wilms".
+Sentence-level taggers gain from document evidence (Krishnan & Manning 2006; Ratinov &
+Roth 2009, "prediction aggregation"); this pass uses it without a second model, over the
+tags of all sentences of one document, before they become candidates:
 
-- **vote**: every span with the same words gets one type, the (confidence-weighted)
-  majority of its mentions in the document;
-- **parts**: the words of a multi-word person name ("Lotte Wilms") vote PER for the same
-  word alone ("Wilms"), so a later bare surname or given name is read as that person;
-- **propagate**: a form tagged somewhere in the document is tagged where the CRF left it
-  untagged — only where it is written the same way, capitalised, not a common word of
-  the language and not seen in lower case in the document (so "May" the month or a word
-  capitalised at a sentence start does not spread).
+- **parts** (on): the words of a multi-word person name ("Lotte Wilms") vote PER for the
+  same word alone ("Wilms"); a bare mention typed otherwise is retyped when the full
+  names outvote its own tags, so a later bare surname is read as that person;
+- **propagate** (on): a form typed somewhere in the document is tagged where the CRF left
+  it untagged — only written exactly the same way, where no other span touches it, not a
+  common word or title of the language, not an initial, and not written in lower case
+  anywhere in the document ("May" the month, "Will"); sentence starts included;
+- **vote** (off): every span with the same words gets the majority type of its mentions.
+  On the dev splits the majority was wrong about as often as right ("Coron" PER nine
+  times, LOC only in "Coron Island"), and metonymy gives one form two types.
 
-The cost is one pass over the tags plus dict lookups per document. Which rules run is a
-``ConsistencyRules`` value; docs/entities.md has what each bought on the dev splits.
+A tie leaves each sentence's own reading. Votes count 1 per span, or the tagger's
+confidence when it gives one. The cost is a few dict and set operations per document
+(~3 % of the entity stage). Which rules run is a ``ConsistencyRules`` value; docs/entities.md
+("Document consistency") has what each bought on the dev splits.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class TrainedRecognizer:
             if self.kb_only_spans == "linked":
                 candidates = self._with_kb_links(sentence, words, marks, candidates, language)
             found.extend(candidates)
-            found.extend(self._linkable_words(sentence, tags, candidates, language))
+            found.extend(self._linkable_words(sentence, words, tags, candidates, language))
         return found
 
     def _make_consistent(self, tagged: list[TaggedSentence], language: str) -> None:
@@ -128,7 +128,12 @@ class TrainedRecognizer:
         make_consistent(tagged, is_common, self.consistency)
 
     def _linkable_words(
-        self, sentence: list[Token], tags: list[str], taken: list[Candidate], language: str
+        self,
+        sentence: list[Token],
+        words: list[str],
+        tags: list[str],
+        taken: list[Candidate],
+        language: str,
     ) -> list[Candidate]:
         """Capitalised words inside a sentence the model left untagged and the KB does not
         know, offered to the linker's typo and surname steps only ("støttet Hafta" in an
@@ -136,13 +141,12 @@ class TrainedRecognizer:
         assert self._fallback is not None
         lexicon = self._fallback.lexicon
         out: list[Candidate] = []
-        for i in range(1, len(sentence)):
+        # Untagged capitalised words after the first; a comprehension finds them fast.
+        for i in [i for i, tag in enumerate(tags) if tag == "O" and i and words[i][:1].isupper()]:
             token = sentence[i]
             word = token.text
             if (
-                tags[i] == "O"
-                and len(word) >= MIN_LINKABLE_LETTERS
-                and word[0].isupper()
+                len(word) >= MIN_LINKABLE_LETTERS
                 and not word.isupper()
                 and word.isalpha()
                 and not lexicon.is_common(word, language)
@@ -294,14 +298,17 @@ def _kb_spans(
     """(first token, end token, end char) of each KB match in the gazetteer marks, plus
     the head of a hyphenated compound with a lower-case tail ("Nato-ledet", "UN-backed")."""
     found: list[tuple[int, int, int]] = []
-    i = 0
-    while i < len(marks):
+    after = 0  # the end of the last match: tokens before it are inside it
+    # Only a marked or hyphenated token can start one; a comprehension finds them fast.
+    for i in [i for i, word in enumerate(words) if marks[i] or "-" in word]:
+        if i < after:
+            continue
         if marks[i].startswith("B-"):
             j = i + 1
             while j < len(marks) and marks[j].startswith("I-"):
                 j += 1
             found.append((i, j, sentence[j - 1].end))
-            i = j
+            after = j
             continue
         word = words[i]
         cut = word.find("-")
@@ -312,7 +319,6 @@ def _kb_spans(
             and kb.lookup([word[:cut]], language)[0]
         ):
             found.append((i, i + 1, sentence[i].start + cut))
-        i += 1
     return found
 
 
