@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.ner                       # da nl en + every dev language
     .venv/bin/python -m benchmarks.ner --languages da,nl,en --variants
     .venv/bin/python -m benchmarks.ner --spacy               # + en_core_web_sm (bench extra)
+    .venv/bin/python -m benchmarks.ner --consistency         # each document rule on and off
 
 Every system sees the same raw text: the gold tokens of each dev file joined by spaces,
 sentences by line breaks, 20 sentences to a document. BEFORE and AFTER are the whole
@@ -34,6 +35,7 @@ from transforms.entities import (
     load_knowledge_base,
     tag_entities,
 )
+from transforms.ner.consistency import NO_RULES, ConsistencyRules
 from transforms.ner.corpus import Sentence, read_sentences, spans
 from transforms.ner.model import DEFAULT_MODEL
 from transforms.ner.options import default_data_dir
@@ -47,6 +49,19 @@ TARGETS = {"da": 0.78, "nl": 0.70, "en": 0.70}
 SPACY_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
 
 Tagger = Callable[[str, str], list[tuple[int, int, str]]]  # (text, lang) -> char spans
+_ONLY = ConsistencyRules(parts=False, propagate=False, into_sentence_start=False)
+# The document pass (transforms/ner/consistency.py): each rule alone and the combinations
+# measured; "after" runs the shipped ``ConsistencyRules()``.
+CONSISTENCY_VARIANTS = {
+    "none": NO_RULES,
+    "vote": dataclasses.replace(_ONLY, vote=True),
+    "parts": dataclasses.replace(_ONLY, parts=True),
+    "propagate": dataclasses.replace(_ONLY, propagate=True),
+    "propagate+starts": dataclasses.replace(_ONLY, propagate=True, into_sentence_start=True),
+    "parts+propagate": ConsistencyRules(into_sentence_start=False),
+    "shipped+org/loc parts": ConsistencyRules(org_loc_parts=True),
+    "shipped+vote": ConsistencyRules(vote=True),
+}
 
 
 @dataclass
@@ -155,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--variants", action="store_true", help="also the KB/model combination policies"
     )
     parser.add_argument(
+        "--consistency", action="store_true", help="also each document-consistency rule"
+    )
+    parser.add_argument(
         "--transfer", default="", help="run the model on these untrained languages too"
     )
     parser.add_argument("--no-write", action="store_true")
@@ -182,6 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         transfer_languages=transfer,
                     )
                 )
+    if args.consistency:
+        for name, rules in CONSISTENCY_VARIANTS.items():
+            systems[f"after[consistency={name}]"] = entity_stage(
+                TrainedRecognizer(kb, args.model, transfer_languages=transfer, consistency=rules)
+            )
     results: dict[str, Any] = {"scores": {}, "speed_ms_per_1000_words": {}}
     all_docs: dict[str, list[DevDocument]] = {}
     for corpus in dev_files(data_dir, languages):
@@ -195,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     english = all_docs.get("en", [])
     if english:
         timed = {"before": systems["before"], "after": systems["after"]}
+        if args.consistency:
+            timed["after[consistency=none]"] = systems["after[consistency=none]"]
         if args.spacy:
             timed["en_core_web_sm"] = spacy_tagger()
             results["scores"]["en_core_web_sm"] = {
@@ -248,10 +273,12 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
         lines += [f"- {name}: {ms}" for name, ms in speed.items()]
-        if "en_core_web_sm" in speed and speed.get("after"):
-            lines.append(
-                f"- after ÷ en_core_web_sm: {speed['after'] / speed['en_core_web_sm']:.3f}"
-            )
+        if speed.get("en_core_web_sm"):
+            lines += [
+                f"- {name} ÷ en_core_web_sm: {ms / speed['en_core_web_sm']:.3f}"
+                for name, ms in speed.items()
+                if name.startswith("after")
+            ]
     return "\n".join(lines) + "\n"
 
 

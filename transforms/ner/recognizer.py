@@ -33,6 +33,11 @@ from transforms.entities import (
     load_knowledge_base,
 )
 from transforms.names import fold, name_stems
+from transforms.ner.consistency import (
+    ConsistencyRules,
+    TaggedSentence,
+    make_consistent,
+)
 from transforms.ner.model import DEFAULT_MODEL, SequenceTagger, open_features, read_meta
 from transforms.ner.tokenize import Token, tokenize
 
@@ -45,6 +50,8 @@ DISAGREEMENT = "metonymy"
 # Knowledge-base matches the model did not tag: "linked" (the rule gazetteer's links, filtered
 # as in ``_linked_by_rules``), "none", "inner" (any KB match not sentence-initial) or "all".
 KB_ONLY_SPANS = "linked"
+# The document-level pass over the CRF's tags (``transforms.ner.consistency``).
+CONSISTENCY = ConsistencyRules()
 _LANGUAGE_ALIASES = {"no": "nb"}
 MIN_LINKABLE_LETTERS = 4  # the linker's own floor for typo links
 
@@ -58,6 +65,7 @@ class TrainedRecognizer:
     disagreement: str = DISAGREEMENT
     kb_only_spans: str = KB_ONLY_SPANS
     transfer_languages: frozenset[str] = TRANSFER_LANGUAGES
+    consistency: ConsistencyRules = CONSISTENCY
     _tagger: SequenceTagger | None = field(default=None, init=False, repr=False)
     _languages: frozenset[str] = field(default=frozenset(), init=False, repr=False)
     _fallback: RuleBasedRecognizer | None = field(default=None, init=False, repr=False)
@@ -84,20 +92,48 @@ class TrainedRecognizer:
         if language not in self._languages:
             assert self._fallback is not None
             return self._fallback(text, language)
-        found: list[Candidate] = []
-        for sentence in tokenize(text):
+        sentences = tokenize(text)
+        tagged: list[TaggedSentence] = []
+        all_marks: list[list[str]] = []
+        for sentence in sentences:
             words = [t.text for t in sentence]
             marks = tagger.features.gazetteer(words, language)
-            tags = tagger.tag(words, language, marks)
+            tagged.append(TaggedSentence(words, tagger.tag(words, language, marks)))
+            all_marks.append(marks)
+        self._make_consistent(tagged, language)
+        found: list[Candidate] = []
+        for sentence, one, marks in zip(sentences, tagged, all_marks, strict=True):
+            words, tags = one.words, one.tags
             candidates = self._sentence_candidates(sentence, words, tags, marks, language)
             if self.kb_only_spans == "linked":
                 candidates = self._with_kb_links(sentence, words, marks, candidates, language)
             found.extend(candidates)
-            found.extend(self._linkable_words(sentence, tags, candidates, language))
+            found.extend(self._linkable_words(sentence, words, tags, candidates, language))
         return found
 
+    def _make_consistent(self, tagged: list[TaggedSentence], language: str) -> None:
+        """One reading per name in the document: the pass of ``transforms.ner.consistency``
+        over all sentences' tags, before they become candidates (so the KB and the
+        linker's namesake rules see a spread surname like any other span)."""
+        if not self.consistency.active:
+            return
+        assert self._fallback is not None
+        lexicon = self._fallback.lexicon
+        common = lexicon.common_words.get(language, lexicon.all_common_words)
+
+        def is_common(word: str) -> bool:  # ``Lexicon.is_common`` or a title, one fold
+            folded = fold(word)
+            return folded in common or folded in lexicon.titles
+
+        make_consistent(tagged, is_common, self.consistency)
+
     def _linkable_words(
-        self, sentence: list[Token], tags: list[str], taken: list[Candidate], language: str
+        self,
+        sentence: list[Token],
+        words: list[str],
+        tags: list[str],
+        taken: list[Candidate],
+        language: str,
     ) -> list[Candidate]:
         """Capitalised words inside a sentence the model left untagged and the KB does not
         know, offered to the linker's typo and surname steps only ("støttet Hafta" in an
@@ -105,13 +141,12 @@ class TrainedRecognizer:
         assert self._fallback is not None
         lexicon = self._fallback.lexicon
         out: list[Candidate] = []
-        for i in range(1, len(sentence)):
+        # Untagged capitalised words after the first; a comprehension finds them fast.
+        for i in [i for i, tag in enumerate(tags) if tag == "O" and i and words[i][:1].isupper()]:
             token = sentence[i]
             word = token.text
             if (
-                tags[i] == "O"
-                and len(word) >= MIN_LINKABLE_LETTERS
-                and word[0].isupper()
+                len(word) >= MIN_LINKABLE_LETTERS
                 and not word.isupper()
                 and word.isalpha()
                 and not lexicon.is_common(word, language)
@@ -263,14 +298,17 @@ def _kb_spans(
     """(first token, end token, end char) of each KB match in the gazetteer marks, plus
     the head of a hyphenated compound with a lower-case tail ("Nato-ledet", "UN-backed")."""
     found: list[tuple[int, int, int]] = []
-    i = 0
-    while i < len(marks):
+    after = 0  # the end of the last match: tokens before it are inside it
+    # Only a marked or hyphenated token can start one; a comprehension finds them fast.
+    for i in [i for i, word in enumerate(words) if marks[i] or "-" in word]:
+        if i < after:
+            continue
         if marks[i].startswith("B-"):
             j = i + 1
             while j < len(marks) and marks[j].startswith("I-"):
                 j += 1
             found.append((i, j, sentence[j - 1].end))
-            i = j
+            after = j
             continue
         word = words[i]
         cut = word.find("-")
@@ -281,7 +319,6 @@ def _kb_spans(
             and kb.lookup([word[:cut]], language)[0]
         ):
             found.append((i, i + 1, sentence[i].start + cut))
-        i += 1
     return found
 
 
