@@ -99,6 +99,13 @@ def _document(sentences: Sequence[Sentence], language: str) -> DevDocument:
     return DevDocument("".join(parts), language, offsets, gold, len(offsets))
 
 
+def in_capitals(doc: DevDocument) -> DevDocument:
+    """The document as a headline or wire copy in capitals would have it (letters whose
+    capital is longer, "ß", stay as they are, so the gold offsets hold)."""
+    text = "".join(c.upper() if len(c.upper()) == 1 else c for c in doc.text)
+    return dataclasses.replace(doc, text=text)
+
+
 def to_token_spans(doc: DevDocument, found: Iterable[tuple[int, int, str]]) -> set[Any]:
     """Char spans -> spans of the gold tokens they overlap."""
     out = set()
@@ -175,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--transfer", default="", help="run the model on these untrained languages too"
     )
+    parser.add_argument(
+        "--capitals",
+        action="store_true",
+        help="also score the trained model on the dev text written in capitals",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
@@ -205,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             systems[f"after[consistency={name}]"] = entity_stage(
                 TrainedRecognizer(kb, args.model, transfer_languages=transfer, consistency=rules)
             )
+    shouted = {"after, text in capitals": systems["after"]} if args.capitals else {}
     results: dict[str, Any] = {"scores": {}, "speed_ms_per_1000_words": {}}
     all_docs: dict[str, list[DevDocument]] = {}
     for corpus in dev_files(data_dir, languages):
@@ -215,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for language, docs in sorted(all_docs.items()):
         for name, tagger in systems.items():
             results["scores"][name][language] = score(tagger, docs).summary()
+        for name, tagger in shouted.items():
+            loud = [in_capitals(doc) for doc in docs]
+            results["scores"].setdefault(name, {})[language] = score(tagger, loud).summary()
     english = all_docs.get("en", [])
     if english:
         timed = {"before": systems["before"], "after": systems["after"]}
