@@ -13,6 +13,7 @@ import gzip
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from transforms.ner.tokenize import tokenize
 
@@ -81,20 +82,43 @@ def read_sentences(
 ) -> Iterator[Sentence]:
     """The sentences of one file; ``-DOCSTART-`` lines are skipped. MISC becomes ``O``
     unless ``keep_misc`` (training on the sets that annotate it fully)."""
+    count = 0
+    for record in _records(path, keep_misc):
+        if record is None:
+            continue
+        yield record
+        count += 1
+        if limit is not None and count >= limit:
+            return
+
+
+def read_documents(path: Path, *, keep_misc: bool = False) -> list[list[Sentence]]:
+    """The sentences of one file grouped into the documents its ``-DOCSTART-`` lines
+    separate (one document if it has none); empty documents are left out."""
+    documents: list[list[Sentence]] = [[]]
+    for record in _records(path, keep_misc):
+        if record is None:
+            documents.append([])
+        else:
+            documents[-1].append(record)
+    return [document for document in documents if document]
+
+
+def _records(path: Path, keep_misc: bool) -> Iterator[Sentence | None]:
+    """Sentences, and ``None`` for each ``-DOCSTART-`` line. ``*.gz`` files are gzipped
+    (``shared/ner``); any other file is plain UTF-8 text (``tests/data/ner/news``)."""
     tokens: list[str] = []
     tags: list[str] = []
-    count = 0
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
+        with _open_text(path) as handle:
             for number, line in enumerate(handle, 1):
                 line = line.rstrip("\n")
                 if not line or line.startswith("-DOCSTART-"):
                     if tokens:
                         yield Sentence(tuple(tokens), tuple(_repair(tags)))
-                        count += 1
-                        if limit is not None and count >= limit:
-                            return
                         tokens, tags = [], []
+                    if line:
+                        yield None
                     continue
                 token, sep, raw = line.rpartition("\t")
                 if not sep:
@@ -105,6 +129,12 @@ def read_sentences(
         raise CorpusError(f"cannot read NER corpus {path}: {exc}") from None
     if tokens:
         yield Sentence(tuple(tokens), tuple(_repair(tags)))
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
 
 
 def without_misc(tags: Sequence[str]) -> list[str]:
