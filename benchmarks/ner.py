@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.ner --languages da,nl,en --variants
     .venv/bin/python -m benchmarks.ner --spacy               # + en_core_web_sm (bench extra)
     .venv/bin/python -m benchmarks.ner --consistency         # each document rule on and off
+    .venv/bin/python -m benchmarks.ner --no-news             # without the news check set
 
 Every system sees the same raw text: the gold tokens of each dev file joined by spaces,
 sentences by line breaks, 20 sentences to a document. BEFORE and AFTER are the whole
@@ -13,6 +14,9 @@ exact (span and type) and partial (overlap and type) on PER/ORG/LOC. Speed: CPU 
 this thread per 1,000 gold tokens, after a warm-up, the systems timed in the same run on
 the same English documents. spaCy: ``nlp.pipe`` with only its ``ner`` component enabled
 (en_core_web_sm's ner carries its own tok2vec), PERSON→PER, ORG→ORG, GPE/LOC/FAC→LOC.
+News check (on unless ``--no-news``): the same systems also score the hand-written modern
+news sentences of ``tests/data/ner/news/<lang>.conll`` (rows ``news/<lang>``), one article
+to a document. That set is for measuring only: never train or choose a model on it.
 Writes ``benchmarks/results/<time>-ner/results.json`` and ``report.md``.
 """
 
@@ -36,7 +40,7 @@ from transforms.entities import (
     tag_entities,
 )
 from transforms.ner.consistency import NO_RULES, ConsistencyRules
-from transforms.ner.corpus import Sentence, read_sentences, spans
+from transforms.ner.corpus import Sentence, read_documents, read_sentences, spans
 from transforms.ner.model import DEFAULT_MODEL
 from transforms.ner.options import default_data_dir
 from transforms.ner.recognizer import TrainedRecognizer
@@ -44,6 +48,8 @@ from transforms.ner.scoring import SpanScores
 from transforms.ner.train import dev_files
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Hand-written modern news (tests/data/ner/news/README.md): scored, never trained on.
+NEWS_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "ner" / "news"
 SENTENCES_PER_DOC = 20
 TARGETS = {"da": 0.78, "nl": 0.70, "en": 0.70}
 SPACY_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
@@ -80,6 +86,11 @@ def dev_documents(path: Path, language: str) -> list[DevDocument]:
         _document(sentences[i : i + SENTENCES_PER_DOC], language)
         for i in range(0, len(sentences), SENTENCES_PER_DOC)
     ]
+
+
+def news_documents(path: Path, language: str) -> list[DevDocument]:
+    """The news check set as raw-text documents, one article each (its ``-DOCSTART-``)."""
+    return [_document(article, language) for article in read_documents(path)]
 
 
 def _document(sentences: Sequence[Sentence], language: str) -> DevDocument:
@@ -187,6 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also score the trained model on the dev text written in capitals",
     )
+    parser.add_argument(
+        "--news",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score the hand-written news check set (tests/data/ner/news)",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
@@ -231,6 +248,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, tagger in shouted.items():
             loud = [in_capitals(doc) for doc in docs]
             results["scores"].setdefault(name, {})[language] = score(tagger, loud).summary()
+    news: dict[str, list[DevDocument]] = {}
+    if args.news:
+        for language in languages:
+            path = NEWS_DIR / f"{language}.conll"
+            if path.is_file():
+                news[language] = news_documents(path, language)
+    for language, docs in sorted(news.items()):
+        for name, tagger in systems.items():
+            results["scores"][name][f"news/{language}"] = score(tagger, docs).summary()
     english = all_docs.get("en", [])
     if english:
         timed = {"before": systems["before"], "after": systems["after"]}
@@ -241,6 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["scores"]["en_core_web_sm"] = {
                 "en": score(timed["en_core_web_sm"], english).summary()
             }
+            if "en" in news:
+                results["scores"]["en_core_web_sm"]["news/en"] = score(
+                    timed["en_core_web_sm"], news["en"]
+                ).summary()
         for name, tagger in timed.items():
             results["speed_ms_per_1000_words"][name] = cpu_ms_per_1000_words(tagger, english)
         results["english_words_timed"] = sum(d.tokens for d in english)
@@ -275,7 +305,7 @@ def render(results: dict[str, Any]) -> str:
         "| per type, exact F1 | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
     ]
-    for key in [k for k in keys if "/" not in k]:
+    for key in [k for k in keys if "/" not in k or k.startswith("news/")]:
         for kind in ("PER", "ORG", "LOC"):
             cells = [
                 f"{scores[n][key][f'f1_{kind}']:.3f}" if key in scores[n] else "" for n in names
