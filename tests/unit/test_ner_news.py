@@ -62,6 +62,15 @@ def test_markup_conversion_and_its_errors() -> None:
         "Sirte\tB-LOC",
         ".\tO",
     ]
+    # The sentence is tokenised whole, so an elided article is cut off as the tagger cuts it.
+    assert sentence_lines("reçu à l'[LOC Élysée]", "x") == [
+        "reçu\tO",
+        "à\tO",
+        "l'\tO",
+        "Élysée\tB-LOC",
+    ]
+    with pytest.raises(MarkupError, match="runs across a name's edge"):
+        sentence_lines("the [ORG EU]-backed plan", "x")
     with pytest.raises(MarkupError, match="unknown type 'GPE'"):
         sentence_lines("[GPE Libya]", "x")
     with pytest.raises(MarkupError, match="unbalanced"):
@@ -91,3 +100,20 @@ def test_report_has_news_rows_with_types() -> None:
     assert "| news/en | 0.500 (0.500) |" in report
     assert "| news/en PER | 1.000 |" in report
     assert "| news/en ORG | 0.000 |" in report
+
+
+def test_readme_counts_are_the_files() -> None:
+    # The README's table is what the docs quote: it must say what the files hold.
+    rows = {}
+    for line in (NEWS_DIR / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 8 and cells[0] in LANGUAGES:
+            rows[cells[0]] = [int(c.replace(",", "")) for c in cells[1:]]
+    assert set(rows) == set(LANGUAGES)
+    for language in LANGUAGES:
+        articles = read_documents(NEWS_DIR / f"{language}.conll", keep_misc=True)
+        sentences = [s for article in articles for s in article]
+        counts = Counter(kind for s in sentences for *_, kind in spans(s.tags))
+        tokens = sum(len(s.tokens) for s in sentences)
+        found = [len(articles), len(sentences), tokens, *(counts[kind] for kind in KINDS)]
+        assert rows[language] == found, language

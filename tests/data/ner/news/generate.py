@@ -2,10 +2,10 @@
 
 The sentences are written and annotated by hand in ``<lang>.txt``: one sentence per line,
 names as ``[TYPE words]`` (TYPE one of PER ORG LOC MISC), ``-DOCSTART-`` before each
-article, ``#`` lines are comments. Each plain or name segment is cut into tokens by the
-entity stage's tokeniser (punctuation its own token, ``Haftar 's``), and the tokens of a
-name get ``B-``/``I-`` tags. The committed ``<lang>.conll`` files are this script's output
-(a unit test checks they match); rerun it after editing the markup:
+article, ``#`` lines are comments. Each sentence, markup stripped, is cut into tokens by the
+entity stage's tokeniser (punctuation its own token, ``Haftar 's``, ``l' Algérie``), and the
+tokens of a name get ``B-``/``I-`` tags. The committed ``<lang>.conll`` files are this
+script's output (a unit test checks they match); rerun it after editing the markup:
 
     .venv/bin/python -m tests.data.ner.news.generate
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from transforms.ner.tokenize import tokenize
 
 HERE = Path(__file__).resolve().parent
-LANGUAGES = ("en", "da", "nl")
+LANGUAGES = ("en", "da", "nl", "fr", "de")
 KINDS = ("PER", "ORG", "LOC", "MISC")
 _NAME = re.compile(r"\[(\w+) ([^\[\]]+)\]")
 
@@ -28,25 +28,39 @@ class MarkupError(ValueError):
     """A markup line that cannot be read; the message names the line and the fault."""
 
 
-def _words(text: str) -> list[str]:
-    return [token.text for sentence in tokenize(text) for token in sentence]
-
-
 def sentence_lines(line: str, where: str) -> list[str]:
-    """One markup sentence as ``token<TAB>tag`` lines."""
-    out: list[str] = []
-    position = 0
+    """One markup sentence as ``token<TAB>tag`` lines.
+
+    The markup is stripped to plain text first and the whole sentence is tokenised at once,
+    so a token next to a name ("l'Algérie") is cut as the tagger will cut it; a token that
+    would run across the edge of a name is a markup error.
+    """
+    plain: list[str] = []
+    names: list[tuple[int, int, str]] = []
+    length = position = 0
     for match in _NAME.finditer(line):
         kind, name = match.group(1), match.group(2)
         if kind not in KINDS:
             raise MarkupError(f"{where}: unknown type {kind!r}; use one of {', '.join(KINDS)}.")
-        out += [f"{word}\tO" for word in _words(line[position : match.start()])]
-        words = _words(name)
-        out += [f"{word}\t{'B' if i == 0 else 'I'}-{kind}" for i, word in enumerate(words)]
+        before = line[position : match.start()]
+        plain += [before, name]
+        length += len(before)
+        names.append((length, length + len(name), kind))
+        length += len(name)
         position = match.end()
-    out += [f"{word}\tO" for word in _words(line[position:])]
-    if any(c in "[]" for row in out for c in row.split("\t")[0]):
-        raise MarkupError(f"{where}: unbalanced [ ]; write names as [TYPE words].")
+    plain.append(line[position:])
+    text = "".join(plain)
+    out: list[str] = []
+    for token in (token for sentence in tokenize(text) for token in sentence):
+        if token.text in ("[", "]"):
+            raise MarkupError(f"{where}: unbalanced [ ]; write names as [TYPE words].")
+        tag = "O"
+        for start, end, kind in names:
+            if token.start < end and start < token.end:
+                if token.start < start or token.end > end:
+                    raise MarkupError(f"{where}: token {token.text!r} runs across a name's edge.")
+                tag = f"{'B' if token.start == start else 'I'}-{kind}"
+        out.append(f"{token.text}\t{tag}")
     return out
 
 
