@@ -323,3 +323,26 @@ def test_name_list_features_are_the_same_in_training_and_at_run_time() -> None:
     assert [sorted(row) for row in cached] == [sorted(row) for row in passed]
     assert {"nl=PER|hi|2", "nl=PER"} <= set(cached[1])
     assert {"-1nl=PER", "+1nl=LOC"} <= set(cached[2])  # "i" between Bendtner and Aarhus
+
+
+def test_a_group_learned_only_from_historical_newspapers_is_left_out_at_run_time() -> None:
+    from transforms.ner.features import FeatureExtractor
+    from transforms.ner.model import historical_groups
+
+    files = [
+        "nl/europeana-kb.train",  # the Dutch group: 1850s OCR alone
+        "fr/europeana-bnf.train",  # the Romance group also has modern Portuguese
+        "pt/uner-bosque.train",
+        "de/europeana-lft.train",  # the German group also has modern GermEval
+        "de/germeval2014.dev",
+        "en/gum.train",
+    ]
+    assert historical_groups(files) == frozenset({"dutch"})
+    assert historical_groups(["nl/europeana-kb.train", "af/modern.train"]) == frozenset()
+
+    extractor = FeatureExtractor(ungrouped=frozenset({"dutch"}))
+    dutch = extractor.sentence(["Rutte", "sprak", "in", "Den", "Haag"], "nl", gazetteer=[""] * 5)
+    german = extractor.sentence(["Scholz", "sprach", "in", "Berlin"], "de", gazetteer=[""] * 4)
+    assert not any(a.startswith("lg=dutch") for row in dutch for a in row)
+    assert any(a.startswith("lg=other") for row in dutch for a in row)
+    assert any(a.startswith("lg=german") for row in german for a in row)

@@ -99,6 +99,8 @@ class FeatureExtractor:
     bigrams: bool = False
     # The attributes the model has weights for; None (training): keep every attribute.
     known: frozenset[str] | None = None
+    # Run time: language groups read without their group attributes (``model.historical_groups``)
+    ungrouped: frozenset[str] = frozenset()
     _forms: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, repr=False)
     _keys: dict[str, str] = field(default_factory=dict, repr=False)
     _singles: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
@@ -141,7 +143,7 @@ class FeatureExtractor:
         must then be empty)."""
         n = len(words)
         forms = [self._form(w) for w in words]
-        group = LANGUAGE_GROUPS.get(language, "other")
+        group = self.group_of(language)
         if gazetteer is None:
             gazetteer = self.gazetteer(words, language)
         rows: list[list[str]] = []
@@ -182,6 +184,12 @@ class FeatureExtractor:
                     if i > 0:
                         rows[i - 1].extend(as_next)
         return rows
+
+    def group_of(self, language: str) -> str:
+        """The language group whose attributes the sentence gets; "other" (no weights: no
+        training language is in it) for an unknown language or an ``ungrouped`` group."""
+        group = LANGUAGE_GROUPS.get(language, "other")
+        return "other" if group in self.ungrouped else group
 
     def _key(self, word: str) -> str:
         key = self._keys.get(word)

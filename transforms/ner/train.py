@@ -31,6 +31,7 @@ from transforms.ner.casing import derive_casing, write_casing
 from transforms.ner.clusters import derive_clusters, write_clusters
 from transforms.ner.corpus import (
     MISC_ANNOTATED,
+    OCR_SOURCES,
     CorpusError,
     CorpusFile,
     Sentence,
@@ -61,12 +62,6 @@ from transforms.ner.scoring import SpanScores
 
 # Dev-only sets used as training data (their official train split is not available).
 TRAIN_ON_DEV = frozenset({"germeval2014"})
-# OCR'd newspapers whose tokens keep glued punctuation ("Kamer,"): split as at run time.
-# The other sets are tokenised already; re-splitting their Twitter handles cost BTC half
-# its F1 (0.70 -> 0.38 for an English-only model).
-OCR_SOURCES = frozenset(
-    {"europeana-kb", "europeana-bnf", "europeana-lft", "europeana-onb", "europeana-sbb"}
-)
 LICENCES = (
     "Trained on CC BY-SA 4.0 data (Universal NER: da en sv pt hr sr sk), CC BY 4.0/3.0 "
     "(GermEval 2014, WikiNER-ru, BTC, WNUT-17, wikigold, GUM annotations; GUM bio/voyage "
