@@ -346,3 +346,31 @@ def test_a_group_learned_only_from_historical_newspapers_is_left_out_at_run_time
     assert not any(a.startswith("lg=dutch") for row in dutch for a in row)
     assert any(a.startswith("lg=other") for row in dutch for a in row)
     assert any(a.startswith("lg=german") for row in german for a in row)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "tags", "expected"),
+    [
+        (  # particles between two parts of one person's name
+            "De schaatsster Marloes van der Meulen won",
+            "O O B-PER O O B-PER O",
+            "O O B-PER I-PER I-PER I-PER O",
+        ),
+        (  # a particle before a name that is not a person's stays out
+            "Marloes van Heerenveen won",
+            "B-PER O B-LOC O",
+            "B-PER O B-LOC O",
+        ),
+        ("President Emmanuel Macron spoke", "B-PER I-PER I-PER O", "O B-PER I-PER O"),
+        ("Minister Hoekstra", "B-PER I-PER", "O B-PER"),
+        ("Minister", "B-PER", "B-PER"),  # a title alone is left as the model tagged it
+        ("Anna Hafter skied", "B-PER I-PER O", "B-PER I-PER O"),
+    ],
+)
+def test_person_span_edges_at_particles_and_titles(sentence: str, tags: str, expected: str) -> None:
+    from transforms.ner.boundaries import BoundaryRules, mend_person_spans
+
+    words, found = sentence.split(), tags.split()
+    titles = {"president", "minister"}
+    mend_person_spans(words, found, lambda w: w.lower() in titles, BoundaryRules())
+    assert found == expected.split()

@@ -33,6 +33,7 @@ from transforms.entities import (
     load_knowledge_base,
 )
 from transforms.names import fold, name_stems
+from transforms.ner.boundaries import BoundaryRules, mend_person_spans
 from transforms.ner.consistency import (
     ConsistencyRules,
     TaggedSentence,
@@ -52,6 +53,8 @@ DISAGREEMENT = "metonymy"
 KB_ONLY_SPANS = "linked"
 # The document-level pass over the CRF's tags (``transforms.ner.consistency``).
 CONSISTENCY = ConsistencyRules()
+# Person-span edges at name particles and titles (``transforms.ner.boundaries``).
+BOUNDARIES = BoundaryRules()
 _LANGUAGE_ALIASES = {"no": "nb"}
 MIN_LINKABLE_LETTERS = 4  # the linker's own floor for typo links
 
@@ -66,6 +69,7 @@ class TrainedRecognizer:
     kb_only_spans: str = KB_ONLY_SPANS
     transfer_languages: frozenset[str] = TRANSFER_LANGUAGES
     consistency: ConsistencyRules = CONSISTENCY
+    boundaries: BoundaryRules = BOUNDARIES
     _tagger: SequenceTagger | None = field(default=None, init=False, repr=False)
     _languages: frozenset[str] = field(default=frozenset(), init=False, repr=False)
     _fallback: RuleBasedRecognizer | None = field(default=None, init=False, repr=False)
@@ -98,7 +102,10 @@ class TrainedRecognizer:
         for sentence in sentences:
             words = [t.text for t in sentence]
             marks = tagger.features.gazetteer(words, language)
-            tagged.append(TaggedSentence(words, tagger.tag(words, language, marks)))
+            tags = tagger.tag(words, language, marks)
+            if self.boundaries.active:
+                mend_person_spans(words, tags, self._is_title, self.boundaries)
+            tagged.append(TaggedSentence(words, tags))
             all_marks.append(marks)
         self._make_consistent(tagged, language)
         found: list[Candidate] = []
@@ -110,6 +117,10 @@ class TrainedRecognizer:
             found.extend(candidates)
             found.extend(self._linkable_words(sentence, words, tags, candidates, language))
         return found
+
+    def _is_title(self, word: str) -> bool:
+        assert self._fallback is not None
+        return fold(word) in self._fallback.lexicon.titles
 
     def _make_consistent(self, tagged: list[TaggedSentence], language: str) -> None:
         """One reading per name in the document: the pass of ``transforms.ner.consistency``
