@@ -374,3 +374,29 @@ def test_person_span_edges_at_particles_and_titles(sentence: str, tags: str, exp
     titles = {"president", "minister"}
     mend_person_spans(words, found, lambda w: w.lower() in titles, BoundaryRules())
     assert found == expected.split()
+
+
+def test_two_known_names_side_by_side_are_two_linked_mentions() -> None:
+    text = (
+        "Khalifa Haftar sprak in Benghazi. Maar het duurde twee jaar voordat Haftars "
+        "Libische Nationale Leger de milities had verdreven."
+    )
+    mentions = _mentions(text, "nl")
+    assert ("Haftars", "PER", "Khalifa Haftar") in mentions
+    assert ("Libische Nationale Leger", "ORG", "Libyan National Army") in mentions
+
+
+def test_a_span_only_partly_known_stays_whole() -> None:
+    from transforms.ner.recognizer import default_recognizer
+    from transforms.ner.tokenize import tokenize
+
+    kb = load_knowledge_base()
+    recognizer = default_recognizer(kb)
+    recognizer.handles("nl")  # loads the model
+    assert recognizer._tagger is not None
+    sentence = tokenize("Haftars Nieuwe Bondgenoten kwamen.")[0]
+    words = [t.text for t in sentence]
+    marks = recognizer._tagger.features.gazetteer(words, "nl")
+    assert marks[0] == "B-PER"
+    assert not any(marks[1:3])
+    assert recognizer._known_pieces(sentence, words, marks, 0, 3, "nl") == []

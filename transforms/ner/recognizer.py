@@ -239,6 +239,12 @@ class TrainedRecognizer:
                 j += 1
             start, end = sentence[i].start, sentence[j - 1].end
             ids, matched = kb.lookup(words[i:j], language)
+            pieces = [] if ids else self._known_pieces(sentence, words, marks, i, j, language)
+            if pieces:
+                out.extend(pieces)
+                covered[i:j] = [True] * (j - i)
+                i = j
+                continue
             linkable = True
             entity_id = None
             if ids:
@@ -254,6 +260,41 @@ class TrainedRecognizer:
             i = j
         if self.kb_only_spans in ("inner", "all"):
             out.extend(self._kb_only(sentence, words, marks, covered, language))
+        return out
+
+    def _known_pieces(
+        self,
+        sentence: list[Token],
+        words: list[str],
+        marks: list[str],
+        first: int,
+        end: int,
+        language: str,
+    ) -> list[Candidate]:
+        """A model span that is two or more knowledge-base names side by side and not one
+        ("Haftars Libische Nationale Leger": Haftar's army), as those names, each linked
+        where its text spells the alias; else nothing (the span stays whole)."""
+        if end - first < 2 or not marks[first].startswith("B-"):
+            return []
+        if not all(marks[first:end]) or sum(m.startswith("B-") for m in marks[first:end]) < 2:
+            return []
+        kb = self.knowledge_base
+        out: list[Candidate] = []
+        a = first
+        while a < end:
+            b = a + 1
+            while b < end and marks[b].startswith("I-"):
+                b += 1
+            ids, matched = kb.lookup(words[a:b], language)
+            if not ids:
+                return []
+            entity = kb.entity(ids[0])
+            if not _spelled_as_alias(entity, words[a:b], matched, language):
+                return []
+            out.append(
+                Candidate(sentence[a].start, sentence[b - 1].end, entity.label, entity.entity_id)
+            )
+            a = b
         return out
 
     def _links(
