@@ -404,9 +404,9 @@ def test_lexicon_features_are_the_same_in_training_and_at_run_time(tmp_path: Pat
     assert rows == built.sentence(words, "nl")
     assert "fq=4X" in rows[0]  # a frequent Dutch word, capitalised
     assert {"fq=-X", "pl=BC"} <= set(rows[1])  # rare and capitalised, a country
-    assert not any(a.startswith("fq=") for a in rows[2])  # rare, lower case: nothing
+    assert not any(a.startswith("fq=") for a in rows[2])  # lower case: nothing
     assert "fq=4X" not in read_back.sentence(words, "en")[0]  # "indien" is Dutch only
-    assert "fq=6x" in read_back.sentence(["og"], "nn")[0]  # Nynorsk reads the nb list
+    assert "fq=6X" in read_back.sentence(["Og"], "nn")[0]  # Nynorsk reads the nb list
 
 
 @pytest.mark.skipif(not _has_train_extra(), reason="the `train` extra is not installed")
@@ -422,3 +422,13 @@ def test_lexicon_tables_come_from_the_packages() -> None:
     assert places["tyskland"] == "C"  # CLDR, Danish
     assert places["new york"] in {"T", "R"}
     assert "european union" not in places  # an organisation, not a place
+
+
+def test_lean_features_drop_the_first_letter_and_the_group_bias_only() -> None:
+    from transforms.ner.features import FeatureExtractor
+
+    full = set(FeatureExtractor().sentence(["Anna", "bor"], "da")[0])
+    lean = set(FeatureExtractor(lean=True).sentence(["Anna", "bor"], "da")[0])
+    assert full - lean == {"p1=a", "lg=nordic"}
+    assert lean <= full
+    assert "lg=nordic|sh=Xx" in lean

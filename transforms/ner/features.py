@@ -41,11 +41,11 @@ Form = tuple[
 # Beyond the sentence's ends: no attributes; "^" before it and "$" after it in word pairs.
 _START: Form = ((), (), (), (), (), WordInfo("^", "^", False, 0))
 _END: Form = ((), (), (), (), (), WordInfo("$", "$", False, 0))
-# Zipf bucket -> (attribute of the lower-case word, of the capitalised one); a word not in
-# the table gets nothing in lower case (most tokens: fewer attributes, faster) and "fq=-X"
-# capitalised: rare and capitalised is what an unknown name looks like.
-FREQUENCY_ATTRIBUTES = {bucket: (f"fq={bucket}x", f"fq={bucket}X") for bucket in "34567"}
-_RARE = ("", "fq=-X")
+# Zipf bucket -> the attribute of a capitalised word in that bucket; a capitalised word not
+# in the table gets "fq=-X": rare and capitalised is what an unknown name looks like. Lower-
+# case words get none (they are rarely names, and most tokens: fewer attributes, faster).
+FREQUENCY_ATTRIBUTES = {bucket: f"fq={bucket}X" for bucket in "34567"}
+_RARE = "fq=-X"
 # Languages that share conventions the model can pool; unknown languages get none.
 LANGUAGE_GROUPS = {
     "da": "nordic", "nb": "nordic", "nn": "nordic", "no": "nordic", "sv": "nordic",
@@ -122,9 +122,9 @@ class FeatureExtractor:
     casing: dict[str, str] = field(default_factory=dict)
     # lower-cased word -> "PER|hi|5": the names it was part of in training (``namelist``)
     names: dict[str, str] = field(default_factory=dict)
-    # wordfreq language -> lower-cased word -> its two ``FREQUENCY_ATTRIBUTES``
+    # wordfreq language -> lower-cased word -> its ``FREQUENCY_ATTRIBUTES`` entry
     # (``transforms.ner.lexicon.read_frequencies``)
-    frequencies: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    frequencies: dict[str, dict[str, str]] = field(default_factory=dict)
     # place names from GeoNames and CLDR (``transforms.ner.lexicon``)
     places: PlaceGazetteer = field(default_factory=PlaceGazetteer)
     # prev-word|word and shape-trigram conjunctions (training option ``--bigrams``)
@@ -190,7 +190,9 @@ class FeatureExtractor:
         infos = [f[5] for f in forms]
         frequency = self.frequencies.get(frequency_language(language))
         frequent = (
-            [frequency.get(x[1], _RARE)[x[2]] for x in infos] if frequency is not None else None
+            [(i, frequency.get(x[1], _RARE)) for i, x in enumerate(infos) if x[2]]
+            if frequency is not None
+            else ()
         )
         starts = [(i, x[3]) for i, x in enumerate(infos) if x[3]]
         head = ("b",) if self.lean else ("b", f"lg={group}")
@@ -215,10 +217,8 @@ class FeatureExtractor:
         for i, mark in enumerate(gazetteer):
             if mark:
                 rows[i].extend((f"kb={mark}", f"kb={mark[2:]}"))
-        if frequent is not None:
-            for row, attribute in zip(rows, frequent, strict=True):
-                if attribute:
-                    row.append(attribute)
+        for i, attribute in frequent:
+            rows[i].append(attribute)
         if self.bigrams:
             # crfsuite drops the pairs it has no weights for, faster than a set test here
             for i, row in enumerate(rows):

@@ -129,12 +129,12 @@ write_places = write_word_table
 # ----------------------------------------------------------------------------- run-time side
 
 
-def read_frequencies(path: Path) -> dict[str, dict[str, tuple[str, str]]]:
-    """wordfreq language -> lower-cased word -> the feature attributes of its Zipf bucket
-    (lower case, capitalised: ``features.FREQUENCY_ATTRIBUTES``); empty when absent."""
+def read_frequencies(path: Path) -> dict[str, dict[str, str]]:
+    """wordfreq language -> lower-cased word -> the feature attribute of its Zipf bucket
+    (``features.FREQUENCY_ATTRIBUTES``); empty when absent."""
     from transforms.ner.features import FREQUENCY_ATTRIBUTES
 
-    out: dict[str, dict[str, tuple[str, str]]] = {}
+    out: dict[str, dict[str, str]] = {}
     for key, bucket in read_word_table(path).items():
         code, _, word = key.partition(":")
         out.setdefault(code, {})[word] = FREQUENCY_ATTRIBUTES[bucket]

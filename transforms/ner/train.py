@@ -162,7 +162,7 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
     if config.casing:
         casing = derive_casing(s.tokens for s, _, _ in data)
         write_casing(casing_path(config.output), casing)
-    frequencies: dict[str, dict[str, tuple[str, str]]] = {}
+    frequencies: dict[str, dict[str, str]] = {}
     places = PlaceGazetteer()
     lexicon: dict[str, int] = {}
     if config.frequencies:
