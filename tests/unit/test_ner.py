@@ -94,6 +94,7 @@ def _has_train_extra() -> bool:
         ["--no-lexicon"],
         ["--no-lexicon", "--no-names", "--no-bigrams"],
         ["--no-lexicon", "--misc"],
+        ["--no-lexicon", "--capitals", "0.5"],
         pytest.param(
             [],
             marks=pytest.mark.skipif(
@@ -131,6 +132,10 @@ def test_training_command_trains_a_tiny_model(tmp_path: Path, options: list[str]
 
     card = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
     assert card["sentences"] == 60
+    if "--capitals" in options:  # about half the sentences again, in capitals
+        assert 360 + 6 * 15 < card["tokens"] < 360 + 6 * 45
+    else:
+        assert card["tokens"] == 360
     assert card["config"]["languages"] == ["da"]
     assert card["dev"]["da"]["f1"] > 0.9  # the slice is trivially learnable
     assert output.with_suffix(".names.tsv.gz").is_file() == ("--no-names" not in options)
@@ -509,3 +514,10 @@ def test_lean_features_drop_the_first_letter_and_the_group_bias_only() -> None:
     assert full - lean == {"p1=a", "lg=nordic"}
     assert lean <= full
     assert "lg=nordic|sh=Xx" in lean
+
+
+def test_words_in_capitals_keep_letters_without_a_single_capital() -> None:
+    from transforms.ner.train import in_capitals
+
+    assert in_capitals("Haftar's") == "HAFTAR'S"
+    assert in_capitals("Straße") == "STRAßE"  # "SS" would move the gold offsets

@@ -46,6 +46,8 @@ class TrainingConfig:
     frequencies: bool = True  # wordfreq Zipf buckets (lexicon; needs the `train` extra)
     places: bool = True  # GeoNames/CLDR place names (lexicon; needs the `train` extra)
     lean: bool = False  # fewer attributes per token (features.FeatureExtractor.lean), speed
+    # share of training sentences also added in capitals (headlines, datelines, wire copy)
+    capitals: float = 0.0
     misc: bool = False  # keep MISC as a label in the sets that annotate it (corpus.MISC_ANNOTATED)
 
 
@@ -102,6 +104,12 @@ def add_arguments(parser: argparse.ArgumentParser, *data_flags: str) -> None:
         help="fewer attributes per token (faster): no first letter, no language-group bias",
     )
     parser.add_argument(
+        "--capitals",
+        type=float,
+        default=TrainingConfig.capitals,
+        help="share of training sentences also added written in capitals (0-1)",
+    )
+    parser.add_argument(
         "--misc",
         action="store_true",
         help="train MISC as a label in the sets that annotate it (dropped at output)",
@@ -132,5 +140,6 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         frequencies=not (args.no_lexicon or args.no_frequencies),
         places=not (args.no_lexicon or args.no_places),
         lean=args.lean,
+        capitals=args.capitals,
         misc=args.misc,
     )

@@ -196,15 +196,18 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
         params.update({"feature.minfreq": config.min_freq})
     trainer.set_params(params)
     tokens = 0
+    shout = random.Random(config.seed + 1)
     for sentence, language, block in data:
         fold_names = held_out[fold_of(block)] if held_out else None
-        trainer.append(
-            pycrfsuite.ItemSequence(
-                extractor.sentence(sentence.tokens, language, names=fold_names)
-            ),
-            list(sentence.tags),
-        )
-        tokens += len(sentence.tokens)
+        copies = [sentence.tokens]
+        if config.capitals and shout.random() < config.capitals:
+            copies.append(tuple(in_capitals(word) for word in sentence.tokens))
+        for words in copies:
+            trainer.append(
+                pycrfsuite.ItemSequence(extractor.sentence(words, language, names=fold_names)),
+                list(sentence.tags),
+            )
+            tokens += len(words)
     if log:
         print(f"{len(data)} sentences, {tokens} tokens; training…", file=log, flush=True)
     trainer.train(str(config.output))
@@ -221,6 +224,12 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
     )
     write_card(config.output, report)
     return report
+
+
+def in_capitals(word: str) -> str:
+    """The word as a headline in capitals has it (a letter whose capital is longer, "ß",
+    stays)."""
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in word)
 
 
 def write_card(model_path: Path, report: TrainingReport) -> None:
