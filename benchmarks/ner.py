@@ -40,7 +40,13 @@ from transforms.entities import (
     tag_entities,
 )
 from transforms.ner.consistency import NO_RULES, ConsistencyRules
-from transforms.ner.corpus import Sentence, read_documents, read_sentences, spans
+from transforms.ner.corpus import (
+    Sentence,
+    in_capitals,
+    read_documents,
+    read_sentences,
+    spans,
+)
 from transforms.ner.model import DEFAULT_MODEL
 from transforms.ner.options import default_data_dir
 from transforms.ner.recognizer import TrainedRecognizer
@@ -110,11 +116,9 @@ def _document(sentences: Sequence[Sentence], language: str) -> DevDocument:
     return DevDocument("".join(parts), language, offsets, gold, len(offsets))
 
 
-def in_capitals(doc: DevDocument) -> DevDocument:
-    """The document as a headline or wire copy in capitals would have it (letters whose
-    capital is longer, "ß", stay as they are, so the gold offsets hold)."""
-    text = "".join(c.upper() if len(c.upper()) == 1 else c for c in doc.text)
-    return dataclasses.replace(doc, text=text)
+def written_in_capitals(doc: DevDocument) -> DevDocument:
+    """The document written in capitals (``corpus.in_capitals``: the gold offsets hold)."""
+    return dataclasses.replace(doc, text=in_capitals(doc.text))
 
 
 def to_token_spans(doc: DevDocument, found: Iterable[tuple[int, int, str]]) -> set[Any]:
@@ -246,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, tagger in systems.items():
             results["scores"][name][language] = score(tagger, docs).summary()
         for name, tagger in shouted.items():
-            loud = [in_capitals(doc) for doc in docs]
+            loud = [written_in_capitals(doc) for doc in docs]
             results["scores"].setdefault(name, {})[language] = score(tagger, loud).summary()
     news: dict[str, list[DevDocument]] = {}
     if args.news:

@@ -517,7 +517,7 @@ def test_lean_features_drop_the_first_letter_and_the_group_bias_only() -> None:
 
 
 def test_words_in_capitals_keep_letters_without_a_single_capital() -> None:
-    from transforms.ner.train import in_capitals
+    from transforms.ner.corpus import in_capitals
 
     assert in_capitals("Haftar's") == "HAFTAR'S"
     assert in_capitals("Straße") == "STRAßE"  # "SS" would move the gold offsets

@@ -211,3 +211,9 @@ def spans(tags: tuple[str, ...] | list[str]) -> set[tuple[int, int, str]]:
         if tag.startswith("B-") or (tag.startswith("I-") and start < 0):
             start, kind = i, tag[2:]
     return found
+
+
+def in_capitals(text: str) -> str:
+    """``text`` as a headline or wire copy in capitals has it: a letter whose capital is
+    longer ("ß" -> "SS") stays, so every offset into the text still holds."""
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in text)

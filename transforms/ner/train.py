@@ -36,6 +36,7 @@ from transforms.ner.corpus import (
     CorpusFile,
     Sentence,
     corpus_files,
+    in_capitals,
     read_sentences,
     retokenize,
     spans,
@@ -224,12 +225,6 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
     )
     write_card(config.output, report)
     return report
-
-
-def in_capitals(word: str) -> str:
-    """The word as a headline in capitals has it (a letter whose capital is longer, "ß",
-    stays)."""
-    return "".join(c.upper() if len(c.upper()) == 1 else c for c in word)
 
 
 def write_card(model_path: Path, report: TrainingReport) -> None:
