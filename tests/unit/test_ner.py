@@ -241,6 +241,20 @@ def test_untrained_language_falls_back_to_the_rule_recogniser() -> None:
     assert recognizer(text, "fi") == RuleBasedRecognizer(kb, default_lexicon())(text, "fi")
 
 
+def test_the_model_tags_untrained_kin_of_its_training_languages() -> None:
+    """Spanish and Italian share the Romance group with French and Portuguese, Czech and
+    Polish the Slavic one: the model tags them; a language of no trained group (Finnish,
+    Arabic) or of a group left out at run time (Afrikaans, with Dutch) keeps the rules."""
+    from transforms.ner.recognizer import default_recognizer
+
+    recognizer = default_recognizer(load_knowledge_base())
+    assert all(recognizer.handles(x) for x in ("es", "it", "ca", "cs", "pl", "uk", "no"))
+    assert not any(recognizer.handles(x) for x in ("fi", "ar", "zh", "af", "tr"))
+    text = "El presidente Pedro Sánchez viajó a Bruselas con la ministra Teresa Ribera."
+    found = {(text[c.start : c.end], c.label) for c in recognizer(text, "es")}
+    assert {("Pedro Sánchez", "PER"), ("Bruselas", "LOC"), ("Teresa Ribera", "PER")} <= found
+
+
 def test_recogniser_is_built_once_per_knowledge_base() -> None:
     from transforms.ner.recognizer import default_recognizer
 

@@ -12,7 +12,7 @@ frequency bucket in the sentence's language and place-name marks (``lexicon``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -247,6 +247,18 @@ class FeatureExtractor:
         training language is in it) for an unknown language or an ``ungrouped`` group."""
         group = LANGUAGE_GROUPS.get(language, "other")
         return "other" if group in self.ungrouped else group
+
+    def kin_languages(self, trained: Iterable[str]) -> frozenset[str]:
+        """Languages without training data whose group has weights from trained languages
+        (Spanish and Italian through French and Portuguese, Czech and Polish through the
+        South Slavic and Slovak sets): the model tags them better than the rule recogniser
+        (docs/entities.md, "Languages without training data")."""
+        groups = {self.group_of(language) for language in trained} - {"other"}
+        return frozenset(
+            language
+            for language in LANGUAGE_GROUPS
+            if language not in trained and self.group_of(language) in groups
+        )
 
     def _key(self, word: str) -> str:
         key = self._keys.get(word)

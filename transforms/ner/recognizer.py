@@ -42,8 +42,8 @@ from transforms.ner.consistency import (
 from transforms.ner.model import DEFAULT_MODEL, SequenceTagger, open_features, read_meta
 from transforms.ner.tokenize import Token, tokenize
 
-# Extra languages the model runs on without training data in them, as the dev
-# evidence allows (docs/entities.md, "Languages without training data").
+# Extra languages the model runs on, besides those it was trained on and their kin
+# (``FeatureExtractor.kin_languages``): for measuring transfer (``benchmarks.ner --transfer``).
 TRANSFER_LANGUAGES: frozenset[str] = frozenset()
 # How a type disagreement is settled: "metonymy" (above), "model" (never link on a
 # disagreement) or "kb" (always link; the KB's type wins): the alternatives measured.
@@ -80,8 +80,9 @@ class TrainedRecognizer:
 
             features = open_features(self.model_path, self.knowledge_base)
             self._tagger = SequenceTagger(self.model_path, features)
-            languages = read_meta(self.model_path).get("config", {}).get("languages", [])
-            self._languages = frozenset(languages) | self.transfer_languages
+            trained = frozenset(read_meta(self.model_path).get("config", {}).get("languages", []))
+            kin = features.kin_languages(trained)
+            self._languages = trained | kin | self.transfer_languages
             self._fallback = RuleBasedRecognizer(self.knowledge_base, default_lexicon())
         return self._tagger
 
