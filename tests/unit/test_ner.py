@@ -388,6 +388,21 @@ def test_name_list_features_are_the_same_in_training_and_at_run_time() -> None:
     assert {"-1nl=PER", "+1nl=LOC"} <= set(cached[2])  # "i" between Bendtner and Aarhus
 
 
+def test_a_sentence_in_capitals_gets_no_attributes_read_from_capitalisation() -> None:
+    from transforms.ner.features import FeatureExtractor
+
+    extractor = FeatureExtractor(shouting=True, bigrams=True)
+    headline = extractor.sentence(["LIBYA", ":", "HAFTAR", "FORCES", "PULL", "BACK"], "en")
+    assert all("shout" in row for row in headline)
+    assert not any("sh=" in a or a in ("cap", "allcap") for row in headline for a in row)
+    assert {"w=haftar", "s3=tar", "+1w=forces"} <= set(headline[2])
+    # one acronym does not make a sentence shouted
+    plain = extractor.sentence(["Haftar", "met", "UN", "envoy", "in", "Rome"], "en")
+    assert not any("shout" in row for row in plain)
+    assert "sh=Xx" in plain[0]
+    assert "allcap" in plain[2]
+
+
 def test_a_group_learned_only_from_historical_newspapers_is_left_out_at_run_time() -> None:
     from transforms.ner.features import FeatureExtractor
     from transforms.ner.model import historical_groups

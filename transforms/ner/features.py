@@ -23,6 +23,7 @@ from transforms.ner.lexicon import PlaceGazetteer, frequency_language
 MAX_CACHED_FORMS = 200_000  # then the cache starts afresh: memory stays bounded
 MAX_KB_SPAN = 8
 OFFSETS = (-2, -1, 1, 2)
+MIN_SHOUTED = 3
 
 
 class WordInfo(NamedTuple):
@@ -111,6 +112,24 @@ def _with_name(
     )
 
 
+def shouted(infos: Sequence[WordInfo]) -> bool:
+    """Whether most words of two letters or more, and at least ``MIN_SHOUTED`` of them, are
+    written in capitals (a headline, a shouted sentence); "NATO :" or "MIRAMAR" alone is
+    more likely an acronym or a name, whose capitals do say something."""
+    capitals = other = 0
+    for info in infos:
+        if len(info[1]) > 1 and info[1].isalpha():
+            if info[0] == "X":
+                capitals += 1
+            else:
+                other += 1
+    return capitals >= MIN_SHOUTED and capitals > other
+
+
+def _reads_case(attribute: str) -> bool:
+    return "sh=" in attribute or attribute in ("cap", "allcap") or attribute.startswith("ss=")
+
+
 @dataclass
 class FeatureExtractor:
     """Sentence -> list of attribute lists; one per process, caches bounded."""
@@ -129,6 +148,9 @@ class FeatureExtractor:
     places: PlaceGazetteer = field(default_factory=PlaceGazetteer)
     # prev-word|word and shape-trigram conjunctions (training option ``--bigrams``)
     bigrams: bool = False
+    # in a sentence written in capitals, leave out the attributes read from capitalisation
+    # (shapes, "cap"): there they say nothing, and learning them there blurs them elsewhere
+    shouting: bool = False
     # fewer attributes per token, for speed: no first letter (the shape and the two-letter
     # prefix carry it), no language-group bias (its conjunction with the shape holds it)
     lean: bool = False
@@ -227,6 +249,10 @@ class FeatureExtractor:
                 before, word, after = padded[i + 1][5], infos[i], padded[i + 3][5]
                 row.append(f"ww={before[1]}|{word[1]}")
                 row.append(f"ss={before[0]}|{word[0]}|{after[0]}")
+        if self.shouting and shouted(infos):
+            rows = [[a for a in row if not _reads_case(a)] for row in rows]
+            for row in rows:
+                row.append("shout")
         if starts:  # place names are rare: added afterwards, no test per token
             for i, mark in self.places.marks([x[1] for x in infos], starts).items():
                 rows[i].append(mark)

@@ -88,6 +88,7 @@ def open_features(model_path: Path, knowledge_base: KnowledgeBase | None) -> Fea
         read_frequencies(frequencies_path(model_path)),
         PlaceGazetteer.read(places_path(model_path)),
         bigrams=bool(config.get("bigrams", False)),
+        shouting=bool(config.get("shouting", False)),
         lean=bool(config.get("lean", False)),
         known=read_attributes(model_path),
         ungrouped=historical_groups(meta.get("files", {})),

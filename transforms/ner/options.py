@@ -45,6 +45,7 @@ class TrainingConfig:
     bigrams: bool = True  # prev-word|word and shape-trigram conjunctions
     frequencies: bool = True  # wordfreq Zipf buckets (lexicon; needs the `train` extra)
     places: bool = True  # GeoNames/CLDR place names (lexicon; needs the `train` extra)
+    shouting: bool = False  # sentences in capitals without the capitalisation attributes
     lean: bool = False  # fewer attributes per token (features.FeatureExtractor.lean), speed
     # share of training sentences also added in capitals (headlines, datelines, wire copy)
     capitals: float = 0.0
@@ -99,6 +100,11 @@ def add_arguments(parser: argparse.ArgumentParser, *data_flags: str) -> None:
     )
     parser.add_argument("--no-places", action="store_true", help="without the place names")
     parser.add_argument(
+        "--shouting",
+        action="store_true",
+        help="sentences in capitals get no attributes read from capitalisation",
+    )
+    parser.add_argument(
         "--lean",
         action="store_true",
         help="fewer attributes per token (faster): no first letter, no language-group bias",
@@ -139,6 +145,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         bigrams=not args.no_bigrams,
         frequencies=not (args.no_lexicon or args.no_frequencies),
         places=not (args.no_lexicon or args.no_places),
+        shouting=args.shouting,
         lean=args.lean,
         capitals=args.capitals,
         misc=args.misc,

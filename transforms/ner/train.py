@@ -180,6 +180,7 @@ def train(config: TrainingConfig, *, log: Any = None) -> TrainingReport:
         frequencies=frequencies,
         places=places,
         bigrams=config.bigrams,
+        shouting=config.shouting,
         lean=config.lean,
     )
     held_out: list[dict[str, str]] = []
